@@ -1,0 +1,16 @@
+"""lam_core: head models, rigs, canonical Gaussians and their animation (the LAM avatar model)."""
+
+from .errors import LamError, ModelFileError, MotionFileError
+from .flame import load_flame, resolve_flame_path
+from .gaussians import GaussianAvatar, Gaussians, PosedGaussians, rgb_to_sh0, sh0_to_rgb
+from .head_model import JOINT_NAMES, HeadModel, LandmarkEmbedding
+from .motion import Motion, load_motion, save_motion_npz
+from .params import FrameParams
+from .rig import Rig
+from .subdivision import Subdivision, subdivide
+
+__all__ = [
+    "JOINT_NAMES", "FrameParams", "GaussianAvatar", "Gaussians", "HeadModel", "LamError", "LandmarkEmbedding",
+    "ModelFileError", "Motion", "MotionFileError", "PosedGaussians", "Rig", "Subdivision", "load_flame",
+    "load_motion", "resolve_flame_path", "rgb_to_sh0", "save_motion_npz", "sh0_to_rgb", "subdivide",
+]

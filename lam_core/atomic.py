@@ -1,0 +1,53 @@
+"""Atomic output files: write to a temporary file beside the target, rename over it only on success.
+
+A crash, an error or Ctrl-C never leaves a partial or corrupt output behind, and an existing file is
+replaced in one step.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from .errors import LamError
+
+
+class OutputError(LamError):
+    """An output path cannot be written."""
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path in the target's directory (same suffix, so writers that look at the
+    extension still work); on normal exit it is renamed to ``path``, on any exception it is removed."""
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {target}: directory {parent} does not exist")
+    if target.is_dir():
+        raise OutputError(f"cannot write {target}: it is a directory")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"cannot write {target}: directory {parent} is not writable")
+    tmp = parent / f".{target.stem}.tmp-{secrets.token_hex(4)}{target.suffix}"
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise OutputError(f"nothing was written to {target}")
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            tmp.unlink()
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())

@@ -1,0 +1,95 @@
+"""Shared fixtures. FLAME cannot be shipped, so FLAME-layout tests use the synthetic model
+(:mod:`lam_core.synthetic`), written here in FLAME's own pickle layout (chumpy objects, sparse regressor)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from lam_core.synthetic import synthetic_flame_arrays, synthetic_flame_model
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def shared_data_dir() -> Path | None:
+    """../shared/data beside the checkout (sample data that must not be copied into the repo)."""
+    env = os.environ.get("LAM_SHARED_DATA")
+    for cand in ([Path(env)] if env else []) + [ROOT.parent / "shared" / "data", ROOT / "shared" / "data"]:
+        if cand.is_dir():
+            return cand
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    d = shared_data_dir()
+    if d is None:
+        pytest.skip("sample data ../shared/data is not present beside this checkout")
+    return d
+
+
+@pytest.fixture(scope="session")
+def flame_arrays() -> dict[str, np.ndarray]:
+    return synthetic_flame_arrays(seed=0)
+
+
+@pytest.fixture(scope="session")
+def flame_model():
+    return synthetic_flame_model(seed=0)
+
+
+def _fake_chumpy() -> tuple[type, dict[str, types.ModuleType]]:
+    """A class importable as chumpy.ch.Ch, pickled with the state chumpy itself writes (a dict with 'x')."""
+    ch_mod = types.ModuleType("chumpy.ch")
+
+    class Ch:  # noqa: D401 - mimics chumpy.ch.Ch
+        def __init__(self, x):
+            self.x = x
+
+        def __getstate__(self):
+            return {"x": self.x, "_dirty_vars": set(), "_itr": None, "_depends_on_deps": {}}
+
+    Ch.__module__ = "chumpy.ch"
+    Ch.__qualname__ = "Ch"
+    ch_mod.Ch = Ch
+    pkg = types.ModuleType("chumpy")
+    pkg.ch = ch_mod
+    return Ch, {"chumpy": pkg, "chumpy.ch": ch_mod}
+
+
+def write_flame_pickle(arrays: dict[str, np.ndarray], path: Path, protocol: int = 2) -> None:
+    """Write FLAME arrays the way the official pickles hold them: shapedirs as a chumpy Ch, J_regressor as a
+    scipy csc_matrix, kintree_table with 2**32-1 as the root's parent, protocol 2."""
+    Ch, mods = _fake_chumpy()
+    saved = {k: sys.modules.get(k) for k in mods}
+    sys.modules.update(mods)
+    try:
+        d = dict(arrays)
+        d["shapedirs"] = Ch(arrays["shapedirs"])
+        d["posedirs"] = Ch(arrays["posedirs"])
+        d["J_regressor"] = sp.csc_matrix(arrays["J_regressor"])
+        d["J"] = np.zeros((5, 3))  # FLAME stores template joints too; the loader regresses its own
+        d["bs_style"] = "lbs"
+        d["bs_type"] = "lrotmin"
+        with open(path, "wb") as f:
+            pickle.dump(d, f, protocol=protocol)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                sys.modules.pop(k, None)
+            else:
+                sys.modules[k] = v
+
+
+@pytest.fixture(scope="session")
+def flame_pickle(tmp_path_factory, flame_arrays) -> Path:
+    path = tmp_path_factory.mktemp("flame") / "generic_model.pkl"
+    write_flame_pickle(flame_arrays, path)
+    return path
