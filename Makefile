@@ -28,7 +28,7 @@ $(PY_STAMP): pyproject.toml tools/install_torch.sh
 	@test -x $(PY) || $(HOST_PYTHON) -m venv $(VENV)
 	@bash tools/install_torch.sh $(PY)
 	@echo "installing the project into $(VENV) (editable)"
-	@$(PIP) install -e '.[dev]'
+	@set -o pipefail; $(PIP) install -e '.[dev]' 2>&1 | { grep -v '^WARNING: Location' || true; }
 	@touch $@
 
 # Node: the viewer's build tool, the browser-test driver and MediaPipe's web assets.

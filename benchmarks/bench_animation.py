@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from common import header, median_time, report
-from lam_core import FrameParams, GaussianAvatar, Gaussians, Rig
+from lam_core import FrameParams, GaussianAvatar, Gaussians, Rig, RigPoints
 from lam_core.synthetic import synthetic_flame_model
 
 
@@ -17,13 +17,13 @@ def random_params(batch: int, rng: np.random.Generator) -> FrameParams:
     return FrameParams(f(batch, 100), f(batch, 5, 3, scale=0.2), f(batch, 3, scale=0.01))
 
 
-def avatar_for(rig: Rig) -> GaussianAvatar:
-    n = rig.n_points
+def avatar_for(points: RigPoints) -> GaussianAvatar:
+    n = points.n_points
     q = np.zeros((n, 4), np.float32)
     q[:, 0] = 1
     g = Gaussians(np.zeros((n, 3), np.float32), np.full((n, 3), 0.5, np.float32), np.ones(n, np.float32),
                   np.full((n, 3), 0.002, np.float32), q)
-    return GaussianAvatar(rig, g)
+    return GaussianAvatar(points, g)
 
 
 def main() -> None:

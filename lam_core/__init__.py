@@ -6,11 +6,11 @@ from .gaussians import GaussianAvatar, Gaussians, PosedGaussians, rgb_to_sh0, sh
 from .head_model import JOINT_NAMES, HeadModel, LandmarkEmbedding
 from .motion import Motion, load_motion, save_motion_npz
 from .params import FrameParams
-from .rig import Rig
+from .rig import Rig, RigPoints
 from .subdivision import Subdivision, subdivide
 
 __all__ = [
     "JOINT_NAMES", "FrameParams", "GaussianAvatar", "Gaussians", "HeadModel", "LamError", "LandmarkEmbedding",
-    "ModelFileError", "Motion", "MotionFileError", "PosedGaussians", "Rig", "Subdivision", "load_flame",
+    "ModelFileError", "Motion", "MotionFileError", "PosedGaussians", "Rig", "RigPoints", "Subdivision", "load_flame",
     "load_motion", "resolve_flame_path", "rgb_to_sh0", "save_motion_npz", "sh0_to_rgb", "subdivide",
 ]

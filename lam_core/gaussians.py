@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from .params import FrameParams
-from .rig import Rig
+from .rig import RigPoints
 from .rotations import blend_quaternions, matrix_to_quaternion, quaternion_multiply
 
 SH_C0 = 0.28209479177387814
@@ -68,19 +68,25 @@ class PosedGaussians:
 
 @dataclass(frozen=True, eq=False)
 class GaussianAvatar:
-    rig: Rig
+    """Canonical Gaussians, one on each of the rig points."""
+
+    points: RigPoints
     gaussians: Gaussians
 
     def __post_init__(self) -> None:
-        if self.gaussians.n != self.rig.n_points:
-            raise ValueError(f"{self.gaussians.n} Gaussians for a rig of {self.rig.n_points} points")
+        if self.gaussians.n != self.points.n_points:
+            raise ValueError(f"{self.gaussians.n} Gaussians for {self.points.n_points} rig points")
+
+    @property
+    def rig(self):
+        return self.points.rig
 
     @property
     def n(self) -> int:
         return self.gaussians.n
 
     def canonical_means(self) -> np.ndarray:
-        return self.rig.vertices + self.gaussians.offsets
+        return self.points.vertices + self.gaussians.offsets
 
     def _buffers(self) -> dict[str, Tensor]:
         cache = self.__dict__.get("_torch")
@@ -94,12 +100,12 @@ class GaussianAvatar:
     def animate(self, params: FrameParams, frames_per_chunk: int | None = None) -> PosedGaussians:
         """Pose the Gaussians for every frame of ``params`` (one frame or a batch)."""
         t = self._buffers()
-        weights = self.rig.torch_buffers()["lbs_weights"]
+        weights = torch.from_numpy(self.points.lbs_weights)
         chunk = frames_per_chunk or max(1, 2_000_000 // max(self.n, 1))
         means, quats = [], []
         with torch.no_grad():
             for start in range(0, params.batch, chunk):
-                sk = self.rig.deform(params[start:start + chunk], offsets=t["offsets"])
+                sk = self.points.deform(params[start:start + chunk], offsets=t["offsets"])
                 q_lbs = blend_quaternions(weights, matrix_to_quaternion(sk.rotations))
                 means.append(sk.vertices)
                 quats.append(quaternion_multiply(q_lbs, t["rotations"]))

@@ -66,28 +66,32 @@ def forward_kinematics(rotations: Tensor, joints: Tensor, parents: Sequence[int]
     return posed_joints, a
 
 
+def corrected(v: Tensor, rotations: Tensor, posedirs: Tensor | None) -> Tensor:
+    """Add FLAME's pose correctives: v (B, V, 3) + posedirs (V, 3, (J-1)*9) . vec(R_j - I)."""
+    if posedirs is None or posedirs.shape[-1] == 0:
+        return v
+    return v + blend(posedirs, pose_feature(rotations))
+
+
 def skin(
-    v_shaped: Tensor,
+    v_posed: Tensor,
     joints: Tensor,
-    pose: Tensor,
-    posedirs: Tensor | None,
+    rotations: Tensor,
     weights: Tensor,
     parents: Sequence[int],
     translation: Tensor | None = None,
 ) -> Skinned:
-    """Pose correctives + LBS. v_shaped (B, V, 3), joints (B, J, 3), pose (B, J, 3) axis-angle,
-    posedirs (V, 3, (J-1)*9) or None, weights (V, J), translation (B, 3) or None."""
-    rot = axis_angle_to_matrix(pose)
-    v = v_shaped
-    if posedirs is not None and posedirs.shape[-1] > 0:
-        v = v + blend(posedirs, pose_feature(rot))
-    posed_joints, a = forward_kinematics(rot, joints, parents)
+    """LBS of points that already carry their blendshapes and pose correctives.
+
+    v_posed (B, V, 3), joints (B, J, 3) rest joints, rotations (B, J, 3, 3) local joint rotations,
+    weights (V, J), translation (B, 3) or None.
+    """
+    posed_joints, a = forward_kinematics(rotations, joints, parents)
     if translation is not None:
         a = a.clone()
         a[:, :, :3, 3] = a[:, :, :3, 3] + translation[:, None, :]
         posed_joints = posed_joints + translation[:, None, :]
     b, nj = a.shape[:2]
     t = (weights @ a[:, :, :3, :].reshape(b, nj, 12)).reshape(b, -1, 3, 4)  # (B, V, 3, 4) blended transforms
-    verts = (t[..., :3] @ v[..., None])[..., 0] + t[..., 3]
-    world_rot = a[:, :, :3, :3]
-    return Skinned(vertices=verts, joints=posed_joints, transforms=a, rotations=world_rot)
+    verts = (t[..., :3] @ v_posed[..., None])[..., 0] + t[..., 3]
+    return Skinned(vertices=verts, joints=posed_joints, transforms=a, rotations=a[:, :, :3, :3])

@@ -1,9 +1,14 @@
-"""A person's canonical, animatable mesh: the head model with their shape baked in.
+"""A person's canonical, animatable head, and the points it drives.
 
 Canonical space (as in LAM) is the template with the person's shape applied, zero expression, zero pose.
-A :class:`Rig` holds exactly what animation needs: rest vertices, joints (and how expressions move them),
-LBS weights, expression bases and pose correctives. It is either a base mesh or a subdivision of one, in
-which case it remembers the base rig and the sparse interpolation map from base vertices to its points.
+A :class:`Rig` is that mesh with exactly what animation needs: rest vertices, joints (and how expressions move
+them), LBS weights, expression bases and pose correctives, all per base-mesh vertex.
+
+:class:`RigPoints` are points driven by a rig, each a fixed combination of base vertices (``interp``, sparse):
+the once- or twice-subdivided mesh on which LAM places its Gaussians, or the mesh itself. Blendshapes and
+correctives are linear, so they are applied on the base mesh and then interpolated (what the .lam file and the
+browser viewer do too); each point then skins with its interpolated LBS weights. No per-point copy of the
+bases is ever made, whatever the number of expression channels.
 """
 
 from __future__ import annotations
@@ -15,30 +20,33 @@ import scipy.sparse as sp
 import torch
 
 from .head_model import HeadModel, LandmarkEmbedding
-from .lbs import Skinned, blend, skin
+from .lbs import Skinned, blend, corrected, skin
 from .params import FrameParams
+from .rotations import axis_angle_to_matrix
 from .subdivision import subdivide
+
+
+def _as_f32(a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
 
 
 @dataclass(frozen=True, eq=False)
 class Rig:
-    vertices: np.ndarray        # (N, 3) rest positions, metres
+    vertices: np.ndarray        # (V, 3) rest positions, metres
     faces: np.ndarray           # (F, 3)
     joints: np.ndarray          # (J, 3) rest joint positions
     joint_exprdirs: np.ndarray  # (J, 3, K) how expressions move the joints (FLAME regresses joints after them)
     parents: tuple[int, ...]
     joint_names: tuple[str, ...]
-    lbs_weights: np.ndarray     # (N, J)
-    exprdirs: np.ndarray        # (N, 3, K)
-    posedirs: np.ndarray        # (N, 3, (J-1)*9)
+    lbs_weights: np.ndarray     # (V, J)
+    exprdirs: np.ndarray        # (V, 3, K)
+    posedirs: np.ndarray        # (V, 3, (J-1)*9)
     expr_names: tuple[str, ...]
-    landmarks: LandmarkEmbedding | None = None  # on this rig's faces
-    base: "Rig | None" = None                   # the base-mesh rig this one subdivides
-    interp: sp.csr_matrix | None = None         # (N, base N): points = interp @ base vertices
+    landmarks: LandmarkEmbedding | None = None  # on this mesh
     source: str = ""                            # which head model it came from
 
     @property
-    def n_points(self) -> int:
+    def n_vertices(self) -> int:
         return self.vertices.shape[0]
 
     @property
@@ -48,11 +56,6 @@ class Rig:
     @property
     def n_joints(self) -> int:
         return len(self.parents)
-
-    @property
-    def base_rig(self) -> "Rig":
-        """The base-mesh rig (itself if not subdivided)."""
-        return self.base if self.base is not None else self
 
     @classmethod
     def from_head_model(cls, model: HeadModel, shape: np.ndarray | None = None) -> "Rig":
@@ -81,33 +84,20 @@ class Rig:
             source=model.name,
         )
 
-    def subdivide(self, levels: int = 1) -> "Rig":
-        """Midpoint-subdivide ``levels`` times; per-point quantities are interpolated from this rig."""
-        sub = subdivide(self.faces, self.n_points, levels)
-        lm = None if self.landmarks is None else self.landmarks.subdivided(len(self.faces), levels)
-        interp = sub.interp if self.base is None else (sub.interp @ self.interp).tocsr()
-        return Rig(
-            vertices=sub.apply(self.vertices),
-            faces=sub.faces,
-            joints=self.joints,
-            joint_exprdirs=self.joint_exprdirs,
-            parents=self.parents,
-            joint_names=self.joint_names,
-            lbs_weights=sub.apply(self.lbs_weights),
-            exprdirs=sub.apply(self.exprdirs),
-            posedirs=sub.apply(self.posedirs),
-            expr_names=self.expr_names,
-            landmarks=lm,
-            base=self.base_rig,
-            interp=interp,
-            source=self.source,
-        )
+    def subdivide(self, levels: int = 1) -> "RigPoints":
+        """The points of the mesh midpoint-subdivided ``levels`` times (FLAME: 20,018 once, 79,936 twice)."""
+        sub = subdivide(self.faces, self.n_vertices, levels)
+        return RigPoints(self, sub.interp, sub.faces)
+
+    def points(self) -> "RigPoints":
+        """The mesh's own vertices as rig points."""
+        return RigPoints(self, sp.identity(self.n_vertices, format="csr"), self.faces)
 
     def torch_buffers(self) -> dict[str, torch.Tensor]:
         cache = self.__dict__.get("_torch")
         if cache is None:
             keys = ("vertices", "joints", "joint_exprdirs", "lbs_weights", "exprdirs", "posedirs")
-            cache = {k: torch.from_numpy(np.ascontiguousarray(getattr(self, k), dtype=np.float32)) for k in keys}
+            cache = {k: _as_f32(getattr(self, k)) for k in keys}
             object.__setattr__(self, "_torch", cache)
         return cache
 
@@ -116,13 +106,78 @@ class Rig:
             raise ValueError(f"parameters have {params.expr.shape[1]} expression channels and "
                              f"{params.pose.shape[1]} joints; the rig has {self.n_expr} and {self.n_joints}")
 
-    def deform(self, params: FrameParams, offsets: torch.Tensor | None = None) -> Skinned:
-        """Pose the rig: expression blendshapes, pose correctives, LBS, translation. ``offsets`` (N, 3)
-        are canonical displacements added to the rest points first (the Gaussians' offsets)."""
+    def shaped(self, params: FrameParams) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Before skinning: vertices with expression blendshapes and pose correctives (B, V, 3), the
+        joints moved by the expression (B, J, 3), and the joint rotations (B, J, 3, 3)."""
         self.check_params(params)
         t = self.torch_buffers()
         b = params.batch
-        v = t["vertices"] if offsets is None else t["vertices"] + offsets
-        v = v.expand(b, -1, -1) + blend(t["exprdirs"], params.expr)
+        v = t["vertices"].expand(b, -1, -1) + blend(t["exprdirs"], params.expr)
         joints = t["joints"].expand(b, -1, -1) + blend(t["joint_exprdirs"], params.expr)
-        return skin(v, joints, params.pose, t["posedirs"], t["lbs_weights"], self.parents, params.translation)
+        rot = axis_angle_to_matrix(params.pose)
+        return corrected(v, rot, t["posedirs"]), joints, rot
+
+    def deform(self, params: FrameParams) -> Skinned:
+        """Pose the mesh: expression blendshapes, pose correctives, LBS, translation."""
+        v, joints, rot = self.shaped(params)
+        return skin(v, joints, rot, self.torch_buffers()["lbs_weights"], self.parents, params.translation)
+
+
+@dataclass(frozen=True, eq=False)
+class RigPoints:
+    """Points driven by a rig: point i rests at ``interp[i] @ rig.vertices`` and skins with
+    ``interp[i] @ rig.lbs_weights``."""
+
+    rig: Rig
+    interp: sp.csr_matrix            # (N, V) rows sum to 1
+    faces: np.ndarray | None = None  # (F, 3) the points' own mesh, if they form one
+
+    def __post_init__(self) -> None:
+        if self.interp.shape[1] != self.rig.n_vertices:
+            raise ValueError(f"interpolation map has {self.interp.shape[1]} columns for a rig of "
+                             f"{self.rig.n_vertices} vertices")
+        object.__setattr__(self, "interp", sp.csr_matrix(self.interp))
+
+    @property
+    def n_points(self) -> int:
+        return self.interp.shape[0]
+
+    @property
+    def vertices(self) -> np.ndarray:
+        """(N, 3) rest positions."""
+        return self._cached("vertices", lambda: (self.interp @ self.rig.vertices.astype(np.float64)).astype(np.float32))
+
+    @property
+    def lbs_weights(self) -> np.ndarray:
+        """(N, J) interpolated skinning weights."""
+        return self._cached("lbs_weights", lambda: np.asarray(self.interp @ self.rig.lbs_weights, dtype=np.float32))
+
+    def _cached(self, key: str, make):
+        cache = self.__dict__.setdefault("_cache", {})
+        if key not in cache:
+            cache[key] = make()
+        return cache[key]
+
+    def _interp_torch(self) -> torch.Tensor:
+        def make():
+            m = self.interp.tocoo()
+            idx = torch.from_numpy(np.stack([m.row, m.col]).astype(np.int64))
+            return torch.sparse_coo_tensor(idx, torch.from_numpy(m.data.astype(np.float32)), size=m.shape,
+                                           check_invariants=True).coalesce()
+        return self._cached("interp_torch", make)
+
+    def interpolate(self, base_values: torch.Tensor) -> torch.Tensor:
+        """Carry per-vertex values (B, V, C) of the rig to the points: (B, N, C)."""
+        b, v, c = base_values.shape
+        flat = base_values.permute(1, 0, 2).reshape(v, b * c)
+        return (self._interp_torch() @ flat).reshape(-1, b, c).permute(1, 0, 2)
+
+    def deform(self, params: FrameParams, offsets: torch.Tensor | None = None) -> Skinned:
+        """Pose the points; ``offsets`` (N, 3) are canonical displacements added before skinning (the
+        Gaussians' offsets from their points)."""
+        v, joints, rot = self.rig.shaped(params)
+        pts = self.interpolate(v)
+        if offsets is not None:
+            pts = pts + offsets
+        weights = self._cached("lbs_weights_torch", lambda: _as_f32(self.lbs_weights))
+        return skin(pts, joints, rot, weights, self.rig.parents, params.translation)

@@ -9,8 +9,8 @@ from lam_core.rotations import quaternion_to_matrix
 
 @pytest.fixture(scope="module")
 def avatar(flame_model):
-    rig = Rig.from_head_model(flame_model).subdivide(1)
-    n = rig.n_points
+    points = Rig.from_head_model(flame_model).subdivide(1)
+    n = points.n_points
     rng = np.random.default_rng(0)
     q = rng.normal(size=(n, 4))
     g = Gaussians(
@@ -20,7 +20,7 @@ def avatar(flame_model):
         scales=rng.uniform(0.001, 0.004, size=(n, 3)).astype(np.float32),
         rotations=(q / np.linalg.norm(q, axis=1, keepdims=True)).astype(np.float32),
     )
-    return GaussianAvatar(rig, g)
+    return GaussianAvatar(points, g)
 
 
 def covariances(quats, scales):
@@ -56,7 +56,7 @@ def test_jaw_turns_jaw_gaussians_only(avatar):
     p = FrameParams.zeros(1, 100)
     p.pose[0, 2, 0] = 0.35
     posed = avatar.animate(p)
-    w = avatar.rig.lbs_weights
+    w = avatar.points.lbs_weights
     jaw_only, no_jaw = w[:, 2] > 1 - 1e-6, w[:, 2] < 1e-7
     assert jaw_only.sum() > 100 and no_jaw.sum() > 1000
     q = posed.quats[0].numpy()
@@ -73,7 +73,7 @@ def test_means_follow_the_rig(avatar):
                     torch.tensor(rng.normal(scale=0.2, size=(4, 5, 3)), dtype=torch.float32),
                     torch.tensor(rng.normal(scale=0.01, size=(4, 3)), dtype=torch.float32))
     posed = avatar.animate(p)
-    ref = avatar.rig.deform(p, offsets=torch.from_numpy(avatar.gaussians.offsets)).vertices
+    ref = avatar.points.deform(p, offsets=torch.from_numpy(avatar.gaussians.offsets)).vertices
     np.testing.assert_allclose(posed.means.numpy(), ref.numpy(), atol=1e-6)
     # a batch is the same as its frames one by one, and chunking does not change anything
     for i in range(4):
@@ -86,6 +86,6 @@ def test_means_follow_the_rig(avatar):
 
 def test_rejects_mismatched_sizes(avatar):
     with pytest.raises(ValueError):
-        GaussianAvatar(avatar.rig.base_rig, avatar.gaussians)
+        GaussianAvatar(avatar.rig.points(), avatar.gaussians)
     with pytest.raises(ValueError, match="expression channels"):
         avatar.animate(FrameParams.zeros(1, 50))

@@ -1,7 +1,9 @@
 import numpy as np
 import trimesh
 
-from lam_core import LandmarkEmbedding, Rig, subdivide
+import torch
+
+from lam_core import FrameParams, LandmarkEmbedding, Rig, subdivide
 
 
 def test_counts_for_flame_layout(flame_model):
@@ -34,20 +36,26 @@ def test_interpolation_is_at_most_four_base_vertices(flame_model):
     np.testing.assert_allclose(np.asarray(sub.interp.sum(1)).ravel(), 1.0)
 
 
-def test_rig_subdivision_carries_everything(flame_model):
-    rig = Rig.from_head_model(flame_model, shape=np.linspace(-1, 1, 300))
-    fine = rig.subdivide(2)
-    assert fine.base is rig and fine.interp.shape == (79936, 5023)
-    for key in ("vertices", "lbs_weights", "exprdirs", "posedirs"):
-        base = getattr(rig, key)
-        np.testing.assert_allclose(getattr(fine, key), (fine.interp @ base.reshape(5023, -1)).reshape(-1, *base.shape[1:]),
-                                   atol=1e-6)
-    np.testing.assert_allclose(fine.lbs_weights.sum(1), 1.0, atol=1e-5)
-    np.testing.assert_array_equal(fine.joints, rig.joints)
-    # subdividing in two steps gives the same map as in one call
-    two_step = rig.subdivide(1).subdivide(1)
-    assert two_step.base is rig
-    assert abs(two_step.interp - fine.interp).max() < 1e-12
+def test_rig_points_match_the_subdivided_model(flame_model):
+    """Blending on the base mesh and interpolating (RigPoints) equals skinning the subdivided model whose
+    bases were carried to every new vertex (HeadModel.subdivide)."""
+    rng = np.random.default_rng(0)
+    shape = rng.normal(size=300)
+    points = Rig.from_head_model(flame_model, shape).subdivide(2)
+    dense = Rig.from_head_model(flame_model.subdivide(2), shape)
+    assert points.n_points == dense.n_vertices == 79936
+    np.testing.assert_allclose(points.vertices, dense.vertices, atol=1e-6)
+    np.testing.assert_allclose(points.lbs_weights, dense.lbs_weights, atol=1e-6)
+    np.testing.assert_allclose(points.lbs_weights.sum(1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(points.faces, dense.faces)
+    f = lambda *s, scale=1.0: torch.tensor(rng.normal(scale=scale, size=s), dtype=torch.float32)  # noqa: E731
+    params = FrameParams(f(3, 100), f(3, 5, 3, scale=0.3), f(3, 3, scale=0.01))
+    np.testing.assert_allclose(points.deform(params).vertices.numpy(), dense.deform(params).vertices.numpy(),
+                               atol=2e-6)
+    # the mesh's own vertices as points are the mesh
+    base = Rig.from_head_model(flame_model, shape)
+    np.testing.assert_allclose(base.points().deform(params).vertices.numpy(), base.deform(params).vertices.numpy(),
+                               atol=1e-6)
 
 
 def test_landmarks_stay_put_through_subdivision(flame_model):

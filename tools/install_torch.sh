@@ -7,7 +7,7 @@ if "$py" -c 'import torch' 2>/dev/null; then
   exit 0
 fi
 echo "installing torch"
-if "$py" -m pip --disable-pip-version-check -q install 'torch==2.13.0' 2>/dev/null; then
+if "$py" -m pip --disable-pip-version-check -q install 'torch==2.13.0' >/dev/null 2>&1; then
   exit 0
 fi
 echo "torch==2.13.0 is not available here; installing the default torch build"
