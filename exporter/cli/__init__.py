@@ -1,0 +1,43 @@
+"""Shared plumbing of the command-line tools (``lam-export``, ``lam-render``, ...).
+
+:func:`run` calls a tool's ``main(argv)`` and turns user mistakes into one line on stderr and a non-zero
+exit code, never a traceback: a :class:`~lam_core.errors.LamError` prints its message (exit 2), Ctrl-C
+exits 130. Anything else is a bug and keeps its traceback.
+
+Exit codes: 0 success, 1 a check failed (e.g. ``lam-verify`` under its threshold), 2 bad input or output
+path, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable, Sequence
+
+from lam_core.errors import LamError
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def run(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> int:
+    try:
+        code = main(argv)
+    except LamError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_OK if code is None else int(code)
+
+
+def entry_point(main: Callable[[Sequence[str] | None], int | None]) -> Callable[[], None]:
+    """Wrap ``main`` as a console-script entry point (``sys.exit(run(main))``)."""
+
+    def _entry() -> None:
+        sys.exit(run(main))
+
+    _entry.__doc__ = main.__doc__
+    return _entry
