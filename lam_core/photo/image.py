@@ -48,7 +48,7 @@ def load_photo(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndar
     except UnidentifiedImageError:
         raise PhotoError(f"{p}: not an image (or a format this tool cannot read)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise PhotoError(f"{p}: image too large to decode safely") from None
+        raise PhotoError(f"{p}: image has more than the {max_pixels:,} pixels allowed") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise PhotoError(f"{p}: corrupt or truncated image ({exc})") from None
     return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))

@@ -1,0 +1,122 @@
+"""Photo input: formats, orientation, modes, limits, and MediaPipe's landmarks and mask."""
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lam_core.photo import PhotoError, detect_face, foreground_mask, load_photo
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    from skimage import data
+
+    return data.astronaut()
+
+
+def save(tmp_path, name, arr, **kw):
+    p = tmp_path / name
+    Image.fromarray(arr).save(p, **kw)
+    return p
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp"])
+def test_formats(tmp_path, astronaut, fmt):
+    p = save(tmp_path, f"a.{fmt}", astronaut, **({"quality": 95} if fmt != "png" else {}))
+    img = load_photo(p)
+    assert img.shape == (512, 512, 3) and img.dtype == np.uint8
+    assert np.abs(img.astype(int) - astronaut).mean() < 4
+
+
+def test_exif_orientation(tmp_path, astronaut):
+    p = tmp_path / "rot.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated: the stored pixels must be turned 90 degrees clockwise to view
+    Image.fromarray(np.rot90(astronaut, 1).copy()).save(p, exif=exif, quality=95)
+    img = load_photo(p)
+    assert np.abs(img.astype(int) - astronaut).mean() < 4
+
+
+@pytest.mark.parametrize("mode", ["L", "P", "CMYK", "RGBA", "LA", "I;16"])
+def test_modes_become_rgb(tmp_path, astronaut, mode):
+    im = Image.fromarray(astronaut)
+    im = im.convert("L").convert(mode) if mode in ("I;16", "LA") else im.convert(mode)
+    p = tmp_path / ("m.tiff" if mode in ("CMYK", "I;16") else "m.png")
+    im.save(p)
+    img = load_photo(p)
+    assert img.shape == (512, 512, 3) and img.dtype == np.uint8 and img.std() > 20
+
+
+def test_alpha_composited_on_white(tmp_path):
+    rgba = np.zeros((100, 100, 4), np.uint8)
+    img = load_photo(save(tmp_path, "t.png", rgba))
+    assert (img == 255).all()
+
+
+def png_header_only(w, h):
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))  # noqa: E731
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("content,expect", [
+    (b"hello, not an image", "not an image"),
+    (png_header_only(40000, 40000), "more than the .* pixels allowed|40000x40000 pixels is more than"),
+    (png_header_only(1, 1), "too small"),
+])
+def test_bad_files(tmp_path, content, expect):
+    p = tmp_path / "bad.png"
+    p.write_bytes(content)
+    with pytest.raises(PhotoError, match=expect) as e:
+        load_photo(p)
+    assert "\n" not in str(e.value)
+
+
+def test_truncated_jpeg(tmp_path, astronaut):
+    buf = io.BytesIO()
+    Image.fromarray(astronaut).save(buf, format="JPEG")
+    p = tmp_path / "cut.jpg"
+    p.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    with pytest.raises(PhotoError, match="corrupt or truncated"):
+        load_photo(p)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(PhotoError, match="not found"):
+        load_photo(tmp_path / "nope.jpg")
+
+
+def test_landmarks_and_mask(astronaut):
+    lm = detect_face(astronaut, "astronaut.png")
+    assert lm.points.shape == (478, 3) and lm.n_faces == 1
+    # the face sits in the upper middle of the portrait; eyes ~40 px apart at this size
+    x, y = lm.points[:, 0].mean(), lm.points[:, 1].mean()
+    assert 180 < x < 300 and 120 < y < 320
+    assert 30 < lm.interocular_px < 60
+    mask = foreground_mask(astronaut)
+    assert mask.shape == (512, 512)
+    cx, cy = int(x), int(y)
+    assert mask[cy, cx] > 0.9          # the face is foreground
+    assert mask[10, 500] < 0.5         # the top-right corner is background
+
+
+def test_no_face_in_cat():
+    from skimage import data
+
+    with pytest.raises(PhotoError, match="no face found in cat.png"):
+        detect_face(data.chelsea(), "cat.png")
+
+
+def test_two_faces_take_the_largest(astronaut):
+    crop = astronaut[20:300, 100:380]
+    small = np.asarray(Image.fromarray(crop).resize((200, 200)))
+    two = np.full((300, 600, 3), 200, np.uint8)
+    two[10:290, 10:290] = crop
+    two[50:250, 350:550] = small
+    lm = detect_face(two, "two.png")
+    assert lm.n_faces == 2
+    assert lm.points[:, 0].max() < 300  # the larger face, on the left
