@@ -69,14 +69,14 @@ def cranium_field(p: np.ndarray) -> np.ndarray:
     return _smin(f, _neck(p), BLEND)
 
 
-def cranium_radius(dirs: np.ndarray, r_max: float = 0.45, steps: int = 96) -> np.ndarray:
+def cranium_radius(dirs: np.ndarray, r_max: float = 0.45, steps: int = 48) -> np.ndarray:
     """Distance from CENTRE to the procedural surface along unit directions (N, 3): the outermost crossing."""
     r = np.linspace(0.0, r_max, steps)
     f = cranium_field(CENTRE + dirs[:, None, :] * r[None, :, None])  # (N, steps)
     inside = f < 0
     last = steps - 1 - np.argmax(inside[:, ::-1], axis=1)  # last inside sample
     lo, hi = r[last], r[np.minimum(last + 1, steps - 1)]
-    for _ in range(40):
+    for _ in range(28):
         mid = (lo + hi) / 2
         out = cranium_field(CENTRE + dirs * mid[:, None]) >= 0
         hi = np.where(out, mid, hi)
@@ -174,7 +174,7 @@ def build_cranium(face_vertices: np.ndarray, face_faces: np.ndarray, oval: np.nd
     oval_dirs = _unit(face_vertices[oval] - CENTRE)
     pole = _unit(oval_dirs.mean(0))
     oval_poly = MplPath(_stereo(oval_dirs, pole))
-    cand = fibonacci_directions(40000)
+    cand = fibonacci_directions(30000)
     cand = cand[~oval_poly.contains_points(_stereo(cand, pole)) & (cand @ pole < 0.999)]
     pts = blend.surface(cand)
     rim = neck_rim(spacing)
@@ -182,12 +182,13 @@ def build_cranium(face_vertices: np.ndarray, face_faces: np.ndarray, oval: np.nd
     cand, pts = cand[keep], pts[keep]
     # farthest-point sampling, seeded by what is already there (the face and the rim)
     seeds = np.concatenate([face_vertices, rim])
-    dist, _ = cKDTree(seeds).query(pts)
+    d2 = cKDTree(seeds).query(pts)[0] ** 2
+    px, py, pz = (np.ascontiguousarray(c) for c in pts.T)
     chosen = []
     for _ in range(n_samples):
-        k = int(np.argmax(dist))
+        k = int(np.argmax(d2))
         chosen.append(k)
-        dist = np.minimum(dist, np.linalg.norm(pts - pts[k], axis=1))
+        np.minimum(d2, (px - px[k]) ** 2 + (py - py[k]) ** 2 + (pz - pz[k]) ** 2, out=d2)
     samples = pts[chosen]
 
     new_pts = np.concatenate([rim, samples])

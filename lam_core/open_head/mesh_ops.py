@@ -5,6 +5,8 @@ Meshes are (vertices (V, 3), faces (F, 3)) with counter-clockwise faces seen fro
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -63,12 +65,13 @@ def adjacency(faces: np.ndarray, n: int, vertices: np.ndarray | None = None) -> 
 
 def harmonic(adj: sp.csr_matrix, fixed: np.ndarray, values: np.ndarray, free: np.ndarray | None = None) -> np.ndarray:
     """Harmonic interpolation on a graph: rows ``fixed`` take ``values`` (len(fixed), C); the ``free`` rows
-    (default: all others) solve the weighted graph Laplace equation. Rows in neither stay zero."""
+    (default: all others) solve the weighted graph Laplace equation on the subgraph of fixed and free
+    vertices (edges to other vertices are ignored). Rows in neither stay zero."""
     from scipy.sparse.linalg import splu
 
     n = adj.shape[0]
-    values = np.asarray(values, dtype=np.float64)
-    values = values.reshape(len(fixed), -1)
+    fixed = np.asarray(fixed)
+    values = np.asarray(values, dtype=np.float64).reshape(len(fixed), -1)
     out = np.zeros((n, values.shape[1]))
     out[fixed] = values
     if free is None:
@@ -77,10 +80,12 @@ def harmonic(adj: sp.csr_matrix, fixed: np.ndarray, values: np.ndarray, free: np
         free = np.flatnonzero(mask)
     if len(free) == 0:
         return out
-    lap = sp.diags(np.asarray(adj.sum(1)).ravel()) - adj
-    lap = lap.tocsr()
-    a = lap[free][:, free].tocsc()
-    b = -(lap[free][:, fixed] @ values)
+    keep = np.concatenate([free, fixed])
+    sub = adj[keep][:, keep].tocsr()
+    lap = (sp.diags(np.asarray(sub.sum(1)).ravel()) - sub).tocsr()
+    nfree = len(free)
+    a = lap[:nfree, :nfree].tocsc()
+    b = -(lap[:nfree, nfree:] @ values)
     out[free] = splu(a).solve(np.ascontiguousarray(b))
     return out
 
@@ -196,17 +201,21 @@ def signed_volume(v: np.ndarray, f: np.ndarray) -> float:
     return float(np.einsum("ij,ij->i", v[f[:, 0]], np.cross(v[f[:, 1]], v[f[:, 2]])).sum() / 6.0)
 
 
-def _angle_at(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> float:
-    """Angle at p of triangle (p, q, r)."""
-    u, w = q - p, r - p
-    c = float(u @ w) / max(float(np.linalg.norm(u) * np.linalg.norm(w)), 1e-30)
-    return float(np.arccos(np.clip(c, -1.0, 1.0)))
+def _angle_at(p, q, r) -> float:
+    """Angle at p of triangle (p, q, r); points are 3-tuples of floats."""
+    ux, uy, uz = q[0] - p[0], q[1] - p[1], q[2] - p[2]
+    wx, wy, wz = r[0] - p[0], r[1] - p[1], r[2] - p[2]
+    nu = math.sqrt(ux * ux + uy * uy + uz * uz)
+    nw = math.sqrt(wx * wx + wy * wy + wz * wz)
+    c = (ux * wx + uy * wy + uz * wz) / max(nu * nw, 1e-30)
+    return math.acos(min(1.0, max(-1.0, c)))
 
 
 def delaunay_flips(v: np.ndarray, faces: np.ndarray, frozen: set[tuple[int, int]], max_passes: int = 30) -> np.ndarray:
     """Flip edges (not in ``frozen``, undirected (min, max)) whose two opposite angles sum past pi, keeping
     orientation and never folding a triangle over: an intrinsic-Delaunay clean-up of sliver triangles."""
     f = [list(map(int, t)) for t in faces]
+    pts = [tuple(map(float, p)) for p in v]
     for _ in range(max_passes):
         owner: dict[tuple[int, int], int] = {}
         for fi, t in enumerate(f):
@@ -227,7 +236,7 @@ def delaunay_flips(v: np.ndarray, faces: np.ndarray, frozen: set[tuple[int, int]
             d = next(x for x in t2 if x not in (a, b))
             if c == d or (c, d) in owner or (d, c) in owner:
                 continue
-            if _angle_at(v[c], v[a], v[b]) + _angle_at(v[d], v[a], v[b]) <= np.pi + 1e-9:
+            if _angle_at(pts[c], pts[a], pts[b]) + _angle_at(pts[d], pts[a], pts[b]) <= math.pi + 1e-9:
                 continue
             n_old = np.cross(v[b] - v[a], v[c] - v[a]) + np.cross(v[a] - v[b], v[d] - v[b])
             n1 = np.cross(v[d] - v[a], v[c] - v[a])
