@@ -127,6 +127,16 @@ def _stereo(dirs: np.ndarray, pole: np.ndarray) -> np.ndarray:
     return np.stack([dirs @ e1, dirs @ e2], 1) / s[:, None]
 
 
+def _inside_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """Even-odd test of 2D points (N, 2) against a closed polygon (M, 2)."""
+    x, y = points[:, :1], points[:, 1:]
+    a, b = polygon, np.roll(polygon, -1, axis=0)
+    straddle = (a[None, :, 1] > y) != (b[None, :, 1] > y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cross_x = a[None, :, 0] + (y - a[None, :, 1]) * (b[None, :, 0] - a[None, :, 0]) / (b[None, :, 1] - a[None, :, 1])
+    return ((straddle & (x < cross_x)).sum(1) % 2) == 1
+
+
 def _encroaching(dirs: np.ndarray, loops: list[np.ndarray]) -> np.ndarray:
     """Which directions lie inside the smallest spherical circle of a loop edge: removing them makes every
     loop edge a Gabriel edge, hence an edge of the spherical Delaunay triangulation."""
@@ -157,7 +167,6 @@ def neck_rim(spacing: float) -> np.ndarray:
 def build_cranium(face_vertices: np.ndarray, face_faces: np.ndarray, oval: np.ndarray, n_samples: int,
                   spacing: float, near_oval_rings: int = 3) -> CraniumPart:
     """Cranium and neck joined to the face's outer boundary loop ``oval`` (ids into ``face_vertices``)."""
-    from matplotlib.path import Path as MplPath
     from scipy.spatial import ConvexHull, cKDTree
 
     from .mesh_ops import adjacency
@@ -173,9 +182,8 @@ def build_cranium(face_vertices: np.ndarray, face_faces: np.ndarray, oval: np.nd
 
     oval_dirs = _unit(face_vertices[oval] - CENTRE)
     pole = _unit(oval_dirs.mean(0))
-    oval_poly = MplPath(_stereo(oval_dirs, pole))
     cand = fibonacci_directions(30000)
-    cand = cand[~oval_poly.contains_points(_stereo(cand, pole)) & (cand @ pole < 0.999)]
+    cand = cand[~_inside_polygon(_stereo(cand, pole), _stereo(oval_dirs, pole)) & (cand @ pole < 0.999)]
     pts = blend.surface(cand)
     rim = neck_rim(spacing)
     keep = (pts[:, 1] > NECK_BASE + 0.45 * spacing) & ~_encroaching(cand, [oval_dirs, _unit(rim - CENTRE)])

@@ -3,7 +3,7 @@
 A landmark field ``W`` (V, 468) says how each vertex follows each landmark: a face vertex is its fixed
 combination of landmark vertices (landmark i's own vertex: exactly 1 on column i); the rest of the skin (the
 cranium near the face, the eye sockets, the mouth cavity) takes the harmonic extension of the face's columns,
-faded to nothing ``FALLOFF`` away from the face; eyeballs follow their eye corners and the teeth the nose
+faded to nothing ``FALLOFF`` away from the face and ``LOCAL_REACH`` away from each landmark; eyeballs follow their eye corners and the teeth the nose
 base (upper) and the chin (lower) rigidly; everything far from the face does not move.
 
 Channels (``expr_names``): ``lmk_{i:03d}_{x|y|z}`` for the 468 face landmarks (coefficient = the landmark's
@@ -22,7 +22,8 @@ from .head_mesh import SKIN, HeadMesh
 from .mesh_ops import adjacency, harmonic
 from .parts import EYE_GAP, EYE_RADIUS
 
-FALLOFF = 3.5 * CM
+FALLOFF = 3.5 * CM                        # non-face skin follows the face up to this far from it
+LOCAL_REACH = 6.0 * CM                    # ... and each landmark up to this far from the landmark
 JAW_OPEN_ANGLE = 0.35                     # radians of jaw rotation that jawOpen = 1 shows on the landmarks
 EYEBALL_FOLLOW = {"eyeball_r": (33, 133), "eyeball_l": (263, 362)}
 TEETH_FOLLOW = {"teeth_upper": (2,), "teeth_lower": (152, 175, 199, 200)}
@@ -47,7 +48,14 @@ def landmark_field(mesh: HeadMesh) -> np.ndarray:
     adj = adjacency(mesh.faces, nv, v)
     ext = harmonic(adj, np.arange(nf), w[:nf], rest)
     t = np.clip(1.0 - dist / FALLOFF, 0.0, 1.0)
-    w[rest] = ext[rest] * (t * t * (3 - 2 * t))[:, None]
+    # keep each landmark's influence local (harmonic weights reach everywhere, if faintly), then restore
+    # the partition of unity the harmonic extension had
+    ext = ext[rest]
+    r = np.linalg.norm(v[rest][:, None, :] - v[None, : L.N_FACE, :], axis=2)
+    u = np.clip(1.0 - r / LOCAL_REACH, 0.0, 1.0)
+    cut = ext * (u * u * (3 - 2 * u))
+    cut *= (ext.sum(1) / np.maximum(cut.sum(1), 1e-12))[:, None]
+    w[rest] = cut * (t * t * (3 - 2 * t))[:, None]
     for name, ids in {**EYEBALL_FOLLOW, **TEETH_FOLLOW}.items():
         w[mesh.regions[name]] = 0.0
         w[np.ix_(mesh.regions[name], ids)] = 1.0 / len(ids)
