@@ -79,6 +79,7 @@ class HeadModel:
     joint_names: tuple[str, ...] = JOINT_NAMES
     landmarks: LandmarkEmbedding | None = None
     shape_names: tuple[str, ...] = field(default=())  # optional names of the shape controls
+    regions: dict[str, np.ndarray] = field(default_factory=dict)  # optional named vertex sets ("eyeball_l", ...)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -204,6 +205,10 @@ def validate(m: HeadModel) -> None:
     pd = arr("posedirs", 3)
     _check(pd.shape == (nv, 3, (nj - 1) * 9), n, f"posedirs has shape {pd.shape}, expected "
            f"({nv}, 3, {(nj - 1) * 9})")
+    for key, ids in m.regions.items():
+        _check(isinstance(ids, np.ndarray) and ids.ndim == 1 and np.issubdtype(ids.dtype, np.integer)
+               and (ids.size == 0 or (ids.min() >= 0 and ids.max() < nv)), n, f"region {key!r} is not a list of "
+               "vertex indices")
     if m.landmarks is not None:
         lm = m.landmarks
         _check(lm.faces.size == 0 or (lm.faces.min() >= 0 and lm.faces.max() < f.shape[0]), n,

@@ -13,7 +13,7 @@ bases is ever made, whatever the number of expression channels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -44,6 +44,7 @@ class Rig:
     expr_names: tuple[str, ...]
     landmarks: LandmarkEmbedding | None = None  # on this mesh
     source: str = ""                            # which head model it came from
+    regions: dict[str, np.ndarray] = field(default_factory=dict)  # named vertex sets, from the head model
 
     @property
     def n_vertices(self) -> int:
@@ -65,7 +66,8 @@ class Rig:
             shape = np.asarray(shape, dtype=np.float64).reshape(-1)
             if shape.size > model.n_shape:
                 raise ValueError(f"{shape.size} shape parameters for a model with {model.n_shape}")
-            v = v + model.shapedirs[:, :, : shape.size].astype(np.float64) @ shape
+            used = np.flatnonzero(shape)  # only the components in use, never a float64 copy of the whole basis
+            v = v + (model.shapedirs[:, :, used] @ shape[used].astype(np.float32)).astype(np.float64)
         jr = model.j_regressor.astype(np.float64)
         k = model.n_expr
         joint_exprdirs = (jr @ model.exprdirs.reshape(model.n_vertices, 3 * k)).reshape(-1, 3, k)
@@ -82,6 +84,7 @@ class Rig:
             expr_names=model.expr_names,
             landmarks=model.landmarks,
             source=model.name,
+            regions=dict(model.regions),
         )
 
     def subdivide(self, levels: int = 1) -> "RigPoints":
@@ -151,6 +154,15 @@ class RigPoints:
     def lbs_weights(self) -> np.ndarray:
         """(N, J) interpolated skinning weights."""
         return self._cached("lbs_weights", lambda: np.asarray(self.interp @ self.rig.lbs_weights, dtype=np.float32))
+
+    def in_region(self, name: str) -> np.ndarray:
+        """(N,) bool: points that lie mostly (interpolation weight >= 0.5) on the rig's region ``name``."""
+        ids = self.rig.regions.get(name)
+        if ids is None:
+            return np.zeros(self.n_points, bool)
+        on = np.zeros(self.rig.n_vertices)
+        on[ids] = 1.0
+        return (self.interp @ on) >= 0.5
 
     def _cached(self, key: str, make):
         cache = self.__dict__.setdefault("_cache", {})

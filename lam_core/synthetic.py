@@ -191,6 +191,7 @@ def synthetic_flame_model(seed: int = 0) -> HeadModel:
         exprdirs=np.ascontiguousarray(a["shapedirs"][:, :, 300:], dtype=f32),
         posedirs=a["posedirs"].astype(f32),
         expr_names=flame_expr_names(100),
+        regions={"eyeball_l": np.arange(N_HEAD, N_HEAD + N_EYE), "eyeball_r": np.arange(N_HEAD + N_EYE, N_HEAD + 2 * N_EYE)},
     )
 
 
@@ -234,7 +235,7 @@ def synthetic_avatar(levels: int = 1, seed: int = 0):
     skin = np.array([0.86, 0.66, 0.55])
     pattern = 0.5 + 0.5 * np.sin(90 * x) * np.cos(70 * y + 20 * z)
     colors = skin * (0.75 + 0.25 * pattern[:, None]) + 0.15 * np.stack([np.sin(40 * y), 0 * y, np.cos(40 * x)], 1)
-    is_eye = np.asarray(points.interp[:, N_HEAD:].sum(1)).ravel() > 0.5
+    is_eye = points.in_region("eyeball_l") | points.in_region("eyeball_r")
     colors[is_eye] = [0.12, 0.1, 0.09]
     hair = (y > 0.03) & (z < 0.05)
     colors[hair] = colors[hair] * 0.35

@@ -51,6 +51,7 @@ def _to_model(a: OpenHeadArrays) -> HeadModel:
         joint_names=JOINT_NAMES,
         landmarks=LandmarkEmbedding(ids=a.lmk_ids, faces=a.lmk_faces, bary=a.lmk_bary),
         shape_names=a.shape_names,
+        regions={name: np.flatnonzero(a.vertex_region == i) for i, name in enumerate(REGIONS)},
     )
 
 
