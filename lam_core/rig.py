@@ -70,7 +70,8 @@ class Rig:
             v = v + (model.shapedirs[:, :, used] @ shape[used].astype(np.float32)).astype(np.float64)
         jr = model.j_regressor.astype(np.float64)
         k = model.n_expr
-        joint_exprdirs = (jr @ model.exprdirs.reshape(model.n_vertices, 3 * k)).reshape(-1, 3, k)
+        used = np.flatnonzero(jr.any(0))  # the regressor reads few vertices: never touch the whole basis
+        joint_exprdirs = (jr[:, used] @ model.exprdirs[used].reshape(len(used), 3 * k)).reshape(-1, 3, k)
         return cls(
             vertices=v.astype(np.float32),
             faces=model.faces,

@@ -195,42 +195,18 @@ def synthetic_flame_model(seed: int = 0) -> HeadModel:
     )
 
 
-def _frames_from_normals(normals: np.ndarray) -> np.ndarray:
-    """Unit quaternions (wxyz) of rotations whose local z axis is the given normal."""
-    n = normals / np.linalg.norm(normals, axis=1, keepdims=True)
-    helper = np.where(np.abs(n[:, :1]) < 0.9, [[1.0, 0, 0]], [[0, 1.0, 0]])
-    t = np.cross(helper, n)
-    t /= np.linalg.norm(t, axis=1, keepdims=True)
-    b = np.cross(n, t)
-    m = np.stack([t, b, n], 2)  # columns: local x, y, z
-    from scipy.spatial.transform import Rotation
-
-    xyzw = Rotation.from_matrix(m).as_quat()
-    return np.concatenate([xyzw[:, 3:], xyzw[:, :3]], 1)
-
-
 def synthetic_avatar(levels: int = 1, seed: int = 0):
     """Canonical Gaussians on the synthetic FLAME-layout head: flat discs along the surface sized by the
     local point spacing, a smooth colour pattern with dark eyes, high opacity. For tests and benchmarks."""
-    import trimesh
-
     from .gaussians import GaussianAvatar, Gaussians
+    from .reconstruct.surface import surface_discs
     from .rig import Rig
 
     rng = np.random.default_rng(seed)
     model = synthetic_flame_model(seed)
     points = Rig.from_head_model(model, rng.normal(scale=0.5, size=300)).subdivide(levels)
     v = points.vertices.astype(np.float64)
-    mesh = trimesh.Trimesh(v, points.faces, process=False)
-    normals = mesh.vertex_normals
-    edges = mesh.edges_unique
-    length = mesh.edges_unique_length
-    spacing = np.zeros(len(v))
-    count = np.zeros(len(v))
-    np.add.at(spacing, edges.ravel(), np.repeat(length, 2))
-    np.add.at(count, edges.ravel(), 1)
-    spacing /= np.maximum(count, 1)
-    scales = np.stack([0.6 * spacing, 0.6 * spacing, 0.12 * spacing], 1)
+    scales, rotations, normals = surface_discs(v, points.faces)
     x, y, z = v.T
     skin = np.array([0.86, 0.66, 0.55])
     pattern = 0.5 + 0.5 * np.sin(90 * x) * np.cos(70 * y + 20 * z)
@@ -244,6 +220,6 @@ def synthetic_avatar(levels: int = 1, seed: int = 0):
         colors=np.clip(colors, 0, 1).astype(np.float32),
         opacities=np.full(len(v), 0.95, np.float32),
         scales=scales.astype(np.float32),
-        rotations=_frames_from_normals(normals).astype(np.float32),
+        rotations=rotations.astype(np.float32),
     )
     return GaussianAvatar(points, g)

@@ -1,0 +1,126 @@
+"""The default reconstructor: a photo's Gaussians from geometry alone (no network).
+
+Fit the head to the photo, subdivide the canonical head, lay one flat Gaussian on every point, and colour
+it from the photo where the photo sees it (mirror image, then smooth fill elsewhere); the mouth cavity is
+dark and the teeth off-white where the photo shows neither.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+
+from ..gaussians import GaussianAvatar, Gaussians
+from ..params import FrameParams
+from ..rig import Rig, RigPoints
+from ..camera import Camera
+from .colour import bilinear, photo_colours
+from .surface import surface_discs
+
+OPACITY = 0.98
+TANGENT_SCALE = 0.45  # disc size / point spacing: a little overlap, little blur (measured on the example photo)
+REFINE_STEPS = 1
+FIXED_COLOURS = {"mouth": (0.16, 0.06, 0.06), "teeth_upper": (0.86, 0.83, 0.76), "teeth_lower": (0.86, 0.83, 0.76)}
+SKIN_DEFAULT = (0.62, 0.48, 0.4)
+
+
+@dataclass(frozen=True, eq=False)
+class Reconstruction:
+    avatar: GaussianAvatar
+    camera: Camera             # the photo's camera (world = canonical head frame)
+    photo_params: FrameParams  # the photo's pose/expression on the avatar's rig
+    seen: np.ndarray           # (N,) bool: Gaussians whose colour the photo showed
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera, rgb: np.ndarray,
+                         mask: np.ndarray) -> tuple[Gaussians, np.ndarray]:
+    """Flat, opaque Gaussians on ``points``, coloured from the photo seen through ``camera`` with the rig
+    posed by ``params``."""
+    rest = points.vertices.astype(np.float64)
+    scales, rotations, normals = surface_discs(rest, points.faces, tangent=TANGENT_SCALE)
+    with torch.no_grad():
+        sk = points.deform(params)
+    posed = sk.vertices[0].numpy().astype(np.float64)
+    # normals turn with the points' blended joint rotation (the jaw, for the photo's pose)
+    t = (torch.from_numpy(points.lbs_weights) @ sk.transforms[0, :, :3, :3].reshape(-1, 9)).reshape(-1, 3, 3)
+    posed_normals = np.einsum("nij,nj->ni", t.numpy().astype(np.float64), normals)
+    colours, seen = photo_colours(posed, posed_normals, points.faces, rest, camera, rgb, mask,
+                                  default=SKIN_DEFAULT)
+    for region, colour in FIXED_COLOURS.items():
+        sel = points.in_region(region) & ~seen
+        colours[sel] = colour
+    g = Gaussians(
+        offsets=np.zeros((points.n_points, 3), np.float32),
+        colors=colours.astype(np.float32),
+        opacities=np.full(points.n_points, OPACITY, np.float32),
+        scales=scales.astype(np.float32),
+        rotations=rotations.astype(np.float32),
+    )
+    return g, seen
+
+
+def crop_camera(camera: Camera, u: np.ndarray, v: np.ndarray, margin: int = 4) -> tuple[Camera, int, int]:
+    """The part of ``camera``'s image that holds pixels (u, v), as a camera of its own, and its offset."""
+    x0 = int(max(np.floor(u.min()) - margin, 0))
+    y0 = int(max(np.floor(v.min()) - margin, 0))
+    x1 = int(min(np.ceil(u.max()) + margin, camera.width))
+    y1 = int(min(np.ceil(v.max()) + margin, camera.height))
+    crop = Camera(max(x1 - x0, 1), max(y1 - y0, 1), camera.fx, camera.fy, camera.cx - x0, camera.cy - y0,
+                  world_to_camera=camera.world_to_camera)
+    return crop, x0, y0
+
+
+def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, rgb: np.ndarray,
+                   seen: np.ndarray, steps: int = REFINE_STEPS) -> GaussianAvatar:
+    """Make the render at the photo's camera match the photo where the Gaussians were seen.
+
+    The render is the photo resampled through overlapping splats, i.e. blurred; each step renders, takes the
+    photo-minus-render residual at every seen Gaussian's pixel and adds it to its colour (a Landweber step of
+    the linear least-squares problem "render(colours) = photo"). Only the crop holding the seen Gaussians is
+    rendered.
+    """
+    from ..render import render_posed
+
+    g = avatar.gaussians
+    photo = rgb.astype(np.float64) / 255.0
+    colours = g.colors.astype(np.float64)
+    for _ in range(steps):
+        current = GaussianAvatar(avatar.points, replace(g, colors=np.clip(colours, 0, 1).astype(np.float32)))
+        posed = current.animate(params)
+        uvz = camera.project(posed.means[0].numpy())
+        crop, x0, y0 = crop_camera(camera, uvz[seen, 0], uvz[seen, 1])
+        out = render_posed(posed, crop, backend="cpu").rgb.numpy().astype(np.float64)
+        target = photo[y0:y0 + crop.height, x0:x0 + crop.width]
+        resid = bilinear(target - out, uvz[seen, 0] - x0, uvz[seen, 1] - y0)
+        colours[seen] += resid
+    return GaussianAvatar(avatar.points, replace(g, colors=np.clip(colours, 0, 1).astype(np.float32)))
+
+
+def reconstruct_open_head(rgb: np.ndarray, face, mask: np.ndarray, levels: int = 1, head=None,
+                          focal: float | None = None, timer=None) -> Reconstruction:
+    """Photo (with its landmarks and mask) -> an animatable open-head avatar."""
+    from ..open_head import load_open_head_parts
+    from .fit_open_head import fit_open_head
+
+    timer = timer or _NullTimer()
+    with timer("head model"):
+        head = head or load_open_head_parts()
+    with timer("fit"):
+        fit = fit_open_head(head, face, mask, focal=focal)
+    with timer("subdivide"):
+        points = Rig.from_head_model(head.model, fit.shape).subdivide(levels)
+    with timer("gaussians"):
+        g, seen = gaussians_from_photo(points, fit.params, fit.camera, rgb, mask)
+    with timer("refine"):
+        avatar = refine_colours(GaussianAvatar(points, g), fit.params, fit.camera, rgb, seen)
+    return Reconstruction(avatar, fit.camera, fit.params, seen, getattr(timer, "times", {}))
+
+
+class _NullTimer:
+    def __call__(self, name):
+        import contextlib
+
+        return contextlib.nullcontext()

@@ -1,0 +1,58 @@
+"""How well an avatar reproduces its photo: the front render against the masked photo over the face, and
+whether MediaPipe still finds the face (and the same landmarks) in renders from other angles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw
+from scipy.spatial import ConvexHull
+
+from ..camera import Camera
+from ..metrics import psnr, ssim
+
+
+def face_region(landmarks_px: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(H, W) bool: inside the convex hull of the 468 face landmarks (the face oval)."""
+    pts = landmarks_px[:468, :2]
+    hull = pts[ConvexHull(pts).vertices]
+    im = Image.new("L", size, 0)
+    ImageDraw.Draw(im).polygon([tuple(p) for p in hull], fill=1)
+    return np.asarray(im, dtype=bool)
+
+
+def masked_photo(rgb: np.ndarray, mask: np.ndarray, background=(1.0, 1.0, 1.0)) -> np.ndarray:
+    """The photo in [0, 1] with everything outside the person mask replaced by the background."""
+    m = mask.astype(np.float64)[..., None]
+    return rgb.astype(np.float64) / 255.0 * m + np.asarray(background) * (1 - m)
+
+
+@dataclass(frozen=True)
+class FrontQuality:
+    psnr: float
+    ssim: float
+    landmark_error: float | None  # mean re-detected landmark distance / inter-ocular distance (None: no face)
+
+
+def orbit_about_head(camera: Camera, centre: np.ndarray, yaw_deg: float, pitch_deg: float) -> Camera:
+    """The photo camera turned around the head centre by yaw (about the head's y axis) and pitch (x axis)."""
+    y, p = np.radians(yaw_deg), np.radians(pitch_deg)
+    ry = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
+    rx = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
+    turn = np.eye(4)
+    turn[:3, :3] = ry @ rx
+    turn[:3, 3] = centre - turn[:3, :3] @ centre  # rotate the world about the head centre
+    return Camera(camera.width, camera.height, camera.fx, camera.fy, camera.cx, camera.cy,
+                  world_to_camera=camera.world_to_camera @ np.linalg.inv(turn))
+
+
+def front_quality(render_rgb: np.ndarray, photo: np.ndarray, mask: np.ndarray, landmarks_px: np.ndarray,
+                  redetected_px: np.ndarray | None, interocular_px: float) -> FrontQuality:
+    region = face_region(landmarks_px, (photo.shape[1], photo.shape[0]))
+    target = masked_photo(photo, mask)
+    render = render_rgb.astype(np.float64) / 255.0 if render_rgb.dtype == np.uint8 else render_rgb
+    err = None
+    if redetected_px is not None:
+        err = float(np.linalg.norm(redetected_px[:, :2] - landmarks_px[:, :2], axis=1).mean() / interocular_px)
+    return FrontQuality(psnr(render, target, region), ssim(render, target, region), err)
