@@ -99,19 +99,34 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
     return GaussianAvatar(avatar.points, replace(g, colors=np.clip(colours, 0, 1).astype(np.float32)))
 
 
-def reconstruct_open_head(rgb: np.ndarray, face, mask: np.ndarray, levels: int = 1, head=None,
-                          focal: float | None = None, timer=None) -> Reconstruction:
-    """Photo (with its landmarks and mask) -> an animatable open-head avatar."""
-    from ..open_head import load_open_head_parts
-    from .fit_open_head import fit_open_head
+def reconstruct(rgb: np.ndarray, face, mask: np.ndarray, head=None, levels: int = 1,
+                focal: float | None = None, timer=None) -> Reconstruction:
+    """Photo (with its landmarks and person mask) -> an animatable avatar.
+
+    ``head``: None for the open head (or an :class:`~lam_core.open_head.OpenHead`), or a FLAME-layout
+    :class:`~lam_core.head_model.HeadModel` carrying a MediaPipe landmark embedding. ``levels``: midpoint
+    subdivisions of the head mesh (1: ~20K Gaussians, 2: ~80K).
+    """
+    from ..head_model import HeadModel
 
     timer = timer or _NullTimer()
-    with timer("head model"):
-        head = head or load_open_head_parts()
-    with timer("fit"):
-        fit = fit_open_head(head, face, mask, focal=focal)
+    if isinstance(head, HeadModel):
+        from .fit_flame import fit_flame
+
+        model = head
+        with timer("fit"):
+            fit = fit_flame(model, face, focal=focal)
+    else:
+        from ..open_head import load_open_head_parts
+        from .fit_open_head import fit_open_head
+
+        with timer("head model"):
+            head = head or load_open_head_parts()
+        model = head.model
+        with timer("fit"):
+            fit = fit_open_head(head, face, mask, focal=focal)
     with timer("subdivide"):
-        points = Rig.from_head_model(head.model, fit.shape).subdivide(levels)
+        points = Rig.from_head_model(model, fit.shape).subdivide(levels)
     with timer("gaussians"):
         g, seen = gaussians_from_photo(points, fit.params, fit.camera, rgb, mask)
     with timer("refine"):

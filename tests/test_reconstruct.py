@@ -1,0 +1,170 @@
+"""The default reconstructor: pose/camera maths, the open-head and FLAME fits, colours, and the quality on
+the example photo (loosely: the exact figures are printed by `make bench`)."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.spatial.transform import Rotation
+
+from lam_core import ModelFileError
+from lam_core.camera import Camera
+from lam_core.landmark_embedding import compute_landmark_embedding, load_landmark_embedding
+from lam_core.photo import detect_face, foreground_mask
+from lam_core.photo.landmarks import FaceLandmarks
+from lam_core.reconstruct.analytic import reconstruct
+from lam_core.reconstruct.colour import harmonic_fill, visible
+from lam_core.reconstruct.fit_flame import fit_flame
+from lam_core.reconstruct.pose import photo_camera, similarity_procrustes
+from lam_core.reconstruct.quality import front_quality, orbit_about_head
+from lam_core.render import render_posed
+
+
+def test_similarity_procrustes_recovers_a_known_transform():
+    rng = np.random.default_rng(0)
+    src = rng.normal(size=(40, 3))
+    rot = Rotation.from_rotvec([0.3, -1.2, 2.0]).as_matrix()
+    dst = 7.5 * src @ rot.T + [3, -2, 1]
+    sim = similarity_procrustes(src, dst, rng.uniform(0.5, 1.0, 40))
+    assert sim.scale == pytest.approx(7.5)
+    np.testing.assert_allclose(sim.rotation, rot, atol=1e-10)
+    np.testing.assert_allclose(sim.invert(dst), src, atol=1e-10)
+
+
+def test_photo_camera_reproduces_the_weak_perspective_view_near_the_anchor():
+    rot = Rotation.from_rotvec([np.pi, 0.1, 0]).as_matrix()  # head frame (y up, z to viewer) -> image axes
+    sim = similarity_procrustes(np.eye(3), 600 * np.eye(3) @ rot.T + [250, 240, 0])
+    cam = photo_camera(sim, 512, 512, anchor=np.zeros(3))
+    p = np.array([[0.0, 0, 0], [0.01, 0.005, 0]])
+    np.testing.assert_allclose(cam.project(p)[:, :2], sim.apply(p)[:, :2], atol=0.1)
+
+
+def test_harmonic_fill_and_visibility():
+    # a strip of two rows of 5 vertices, known at both ends: each unknown is the mean of its neighbours
+    faces = np.array([[0, 1, 5], [1, 2, 6], [2, 3, 7], [3, 4, 8], [1, 6, 5], [2, 7, 6], [3, 8, 7], [4, 9, 8]])
+    vals = np.zeros((10, 1))
+    vals[[0, 5]], vals[[4, 9]] = 0.0, 1.0
+    known = np.zeros(10, bool)
+    known[[0, 5, 4, 9]] = True
+    out = harmonic_fill(vals, known, faces, default=np.zeros(1))
+    nbrs = {i: set() for i in range(10)}
+    for f in faces:
+        for a in f:
+            nbrs[a] |= set(f) - {a}
+    for i in np.flatnonzero(~known):
+        assert out[i, 0] == pytest.approx(np.mean([out[j, 0] for j in nbrs[i]]), abs=1e-12)
+    assert (np.diff(out[:5, 0]) > 0).all() and (np.diff(out[5:, 0]) > 0).all()  # increasing along the strip
+    # a component with nothing known takes the default
+    faces2 = np.concatenate([faces, [[10, 11, 12]]])
+    vals2, known2 = np.zeros((13, 1)), np.r_[known, [False] * 3]
+    assert (harmonic_fill(vals2, known2, faces2, default=np.full(1, 0.7))[10:, 0] == 0.7).all()
+    cam = Camera.look_at([0, 0, 1], [0, 0, 0], width=64, height=64)
+    pts = np.array([[0.0, 0, 0.1], [0.0, 0, -0.1], [0.01, 0, 0.1]])
+    normals = np.array([[0, 0, 1.0], [0, 0, 1.0], [0, 0, -1.0]])
+    np.testing.assert_array_equal(visible(pts, normals, cam, 2.0), [True, False, False])
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    from skimage import data
+
+    img = data.astronaut()
+    return img, detect_face(img, "astronaut"), foreground_mask(img)
+
+
+@pytest.fixture(scope="module")
+def open_head_avatar(astronaut):
+    img, face, mask = astronaut
+    return reconstruct(img, face, mask)
+
+
+def test_open_head_reconstruction(open_head_avatar, astronaut):
+    img, face, mask = astronaut
+    rec = open_head_avatar
+    assert 19_000 < rec.avatar.n < 21_000
+    assert 0.3 < rec.seen.mean() < 0.6  # the photo shows the front of the head
+    assert 0 <= rec.photo_params.pose[0, 2, 0] < 0.2  # a closed-lip smile: little or no jaw
+    posed = rec.avatar.animate(rec.photo_params)
+    # the face's landmarks land on the photo's: project the rig's landmarks with the fitted camera
+    rig = rec.avatar.rig
+    verts = rig.deform(rec.photo_params).vertices[0].numpy().astype(np.float64)
+    uv = rec.camera.project(rig.landmarks.points(verts, rig.faces))[:468, :2]
+    assert np.sqrt(((uv - face.points[:468, :2]) ** 2).sum(1).mean()) < 0.5
+    out = render_posed(posed, rec.camera, backend="cpu")
+    r = out.rgb_uint8()
+    q = front_quality(r, img, mask, face.points, detect_face(r, "render").points, face.interocular_px)
+    assert q.psnr >= 24.0 and q.ssim >= 0.85 and q.landmark_error <= 0.03, q
+    # MediaPipe finds the face from +-30 degrees of yaw and +-15 of pitch
+    centre = rec.avatar.canonical_means().mean(0)
+    for yaw, pitch in ((-30, 0), (30, 0), (0, 15), (0, -15)):
+        cam = orbit_about_head(rec.camera, centre, yaw, pitch)
+        detect_face(render_posed(posed, cam, backend="cpu").rgb_uint8(), f"render at yaw {yaw} pitch {pitch}")
+
+
+def test_canonical_avatar_closes_an_open_mouth(astronaut):
+    """A photo with the jaw open gives a canonical avatar with the jaw closed and the opening in the pose."""
+    img, face, mask = astronaut
+    pts = face.points.copy()
+    from lam_core.open_head import load_open_head_parts
+
+    model = load_open_head_parts().model
+    jaw_w = model.lbs_weights[:478, 2] if model.n_vertices >= 478 else None
+    lower = np.flatnonzero(jaw_w[:468] > 0.5)
+    pts[lower, 1] += 0.12 * face.height_px  # drop the lower lip and chin
+    opened = FaceLandmarks(points=pts, n_faces=1, image_size=face.image_size)
+    rec = reconstruct(img, opened, mask)
+    assert rec.photo_params.pose[0, 2, 0] > 0.1
+    rest = rec.avatar.rig.vertices
+    gap = rest[13, 1] - rest[14, 1]
+    assert abs(gap - (model.v_template[13, 1] - model.v_template[14, 1])) < 0.004
+
+
+@pytest.fixture(scope="module")
+def flame_with_embedding(flame_model):
+    return flame_model.with_landmarks(compute_landmark_embedding(flame_model))
+
+
+def test_computed_embedding(flame_with_embedding):
+    lm = flame_with_embedding.landmarks
+    assert len(lm.ids) == 478 and (lm.bary >= -1e-9).all()
+    pts = lm.points(flame_with_embedding.v_template.astype(np.float64), flame_with_embedding.faces)
+    assert pts[1, 2] == pytest.approx(flame_with_embedding.v_template[:, 2].max(), abs=0.005)  # nose tip
+    assert pts[263, 0] > 0.02 and pts[33, 0] < -0.02  # subject's left eye at +x
+
+
+def test_embedding_file(tmp_path, flame_model):
+    p = tmp_path / "emb.npz"
+    np.savez(p, lmk_face_idx=np.array([0, 5, 9]), lmk_b_coords=np.full((3, 3), 1 / 3), landmark_indices=[1, 33, 263])
+    lm = load_landmark_embedding(p, flame_model)
+    assert list(lm.ids) == [1, 33, 263]
+    np.savez(p, lmk_face_idx=np.array([0, 5, 10 ** 6]), lmk_b_coords=np.full((3, 3), 1 / 3),
+             landmark_indices=[1, 33, 263])
+    with pytest.raises(ModelFileError, match="outside"):
+        load_landmark_embedding(p, flame_model)
+    np.savez(p, lmk_face_idx=np.array([0]))
+    with pytest.raises(ModelFileError, match="missing key"):
+        load_landmark_embedding(p, flame_model)
+
+
+def test_flame_fit_recovers_jaw_and_landmarks(flame_with_embedding):
+    m = flame_with_embedding
+    rng = np.random.default_rng(1)
+    t = lambda a: torch.tensor(np.asarray(a), dtype=torch.float32)[None]  # noqa: E731
+    pose = np.zeros((5, 3))
+    pose[2, 0] = 0.15
+    out = m.forward(t(rng.normal(size=300) * 0.8), t(rng.normal(size=100) * 0.5), t(pose))
+    lm = m.landmarks.points(out.vertices[0].numpy().astype(np.float64), m.faces)
+    cam = Camera.look_at([0.05, 0.02, 0.9], [0, 0, 0.03], fov_deg=30)
+    uvz = cam.project(lm)
+    s = cam.fx / uvz[:, 2].mean()
+    pts = np.zeros((478, 3))
+    pts[m.landmarks.ids] = np.c_[uvz[:, :2], (uvz[:, 2] - uvz[:, 2].mean()) * s]
+    fit = fit_flame(m, FaceLandmarks(pts, 1, (512, 512)), focal=cam.fx)
+    assert fit.params.pose[0, 2, 0].item() == pytest.approx(0.15, abs=0.02)
+    assert fit.residual_px < 1.0
+
+
+def test_flame_reconstruction_runs(flame_with_embedding, astronaut):
+    img, face, mask = astronaut
+    rec = reconstruct(img, face, mask, head=flame_with_embedding)
+    assert rec.avatar.n == 20018 and rec.avatar.rig.n_expr == 100
+    assert np.isfinite(rec.avatar.gaussians.colors).all()
