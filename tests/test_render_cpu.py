@@ -259,3 +259,20 @@ def test_empty_scene_and_rgb_uint8():
 def test_gsplat_backend_without_cuda_is_a_clear_error():
     with pytest.raises(RenderError, match="CUDA"):
         render_gaussians(**random_scene(0, 1, cam()), camera=cam(), backend="gsplat")
+
+
+def test_result_does_not_depend_on_the_block_size(monkeypatch):
+    """Transmittance and the stop carry over from one block of Gaussians to the next."""
+    import lam_core.render.cpu as cpu
+
+    rng = np.random.default_rng(7)
+    scene = random_scene(8, 50, cam())
+    scene["opacities"] = rng.uniform(0.6, 1.0, 50)
+    scene["scales"] = scene["scales"] * 3
+    ref = render_np(scene, cam())
+    for block in (1, 3, 7):
+        monkeypatch.setattr(cpu, "BLOCK", block)
+        monkeypatch.setattr(cpu, "MAX_BLOCK", block)
+        out = assert_matches_oracle(scene, cam())
+        torch.testing.assert_close(out.rgb, ref.rgb, atol=2e-6, rtol=0)
+        torch.testing.assert_close(out.alpha, ref.alpha, atol=2e-6, rtol=0)
