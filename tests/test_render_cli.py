@@ -162,6 +162,9 @@ def test_framing_follows_the_motion(avatar):
     (["{ply}", "-o", "{out}.png", "--motion", "{tmp}/none.npz"], "motion file not found"),
     (["{bad}", "-o", "{out}.png"], "not a PLY file"),
     (["{ply}", "-o", "{out}.png", "--pitch", "95"], "pitch 95"),
+    (["{ply}", "-o", "{out}.png", "--size", "big"], "argument --size: invalid int value: 'big'"),
+    (["{ply}"], "required: -o/--output"),
+    (["{ply}", "-o", "{out}.png", "--backend", "metal"], "invalid choice: 'metal'"),
 ])
 def test_bad_input_one_line_no_output(argv, match, ply, motion_file, tmp_path, capsys):
     bad = tmp_path / "bad.ply"

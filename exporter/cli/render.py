@@ -42,8 +42,15 @@ def parse_background(text: str) -> tuple[float, float, float]:
     return rgb  # type: ignore[return-value]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports mistakes as a UsageError (one line, exit 2) instead of printing the usage."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="lam-render",
         description="Render an avatar (.ply now, .lam later) to a PNG still or an MP4 video (a motion, a "
                     "turntable, or both) with the reference renderer (gsplat on CUDA, the same maths on the CPU).")
