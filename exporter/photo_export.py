@@ -1,0 +1,168 @@
+"""Photo -> .lam (and optionally .ply and a preview sheet): the pipeline behind ``lam-export PHOTO``.
+
+Every output path is checked before any work starts and every output is written to a temporary file that
+is renamed only when all of them are complete: an error or Ctrl-C at any stage leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from lam_core.atomic import OutputError, atomic_path
+
+POINTS = {"20k": 1, "80k": 2}
+
+
+@dataclass
+class ExportReport:
+    output: Path
+    n_gaussians: int
+    size_bytes: int
+    head: str
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    quality: dict[str, float] = field(default_factory=dict)
+
+
+class StageTimer:
+    """Times named stages and reports each one as it starts (``log``) and how long it took."""
+
+    def __init__(self, log: Callable[[str], None] | None = None):
+        self.times: dict[str, float] = {}
+        self.log = log
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        if self.log:
+            self.log(f"{name} ...")
+        t0 = time.perf_counter()
+        yield
+        self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - t0
+
+
+def check_output(path: str | os.PathLike, suffixes: tuple[str, ...]) -> Path:
+    p = Path(path)
+    if p.suffix.lower() not in suffixes:
+        raise OutputError(f"{p}: expected a file name ending in {' or '.join(suffixes)}")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {p}: directory {parent} does not exist")
+    if p.is_dir():
+        raise OutputError(f"cannot write {p}: it is a directory")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"cannot write {p}: directory {parent} is not writable")
+    return p
+
+
+def _thumbnail(rgb: np.ndarray, face_points: np.ndarray, size: int = 128) -> bytes:
+    """A square JPEG crop of the photo around the face."""
+    x0, y0 = face_points[:468, :2].min(0)
+    x1, y1 = face_points[:468, :2].max(0)
+    c = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+    half = 0.8 * max(x1 - x0, y1 - y0)
+    h, w = rgb.shape[:2]
+    box = [int(max(c[0] - half, 0)), int(max(c[1] - half, 0)), int(min(c[0] + half, w)), int(min(c[1] + half, h))]
+    im = Image.fromarray(rgb).crop(box).resize((size, size), Image.LANCZOS)
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=85)
+    return buf.getvalue()
+
+
+def preview_sheet(rec, rgb: np.ndarray, height: int = 320) -> np.ndarray:
+    """Input photo, the front render at the photo's camera, renders at -30 and +30 degrees of yaw, and a
+    jaw-open frame, side by side."""
+    from lam_core.camera import Camera
+    from lam_core.reconstruct.quality import orbit_about_head
+    from lam_core.render import render_posed
+
+    def scaled(cam: Camera, k: float) -> Camera:
+        return Camera(max(int(round(cam.width * k)), 1), max(int(round(cam.height * k)), 1), cam.fx * k, cam.fy * k,
+                      cam.cx * k, cam.cy * k, world_to_camera=cam.world_to_camera)
+
+    k = height / rec.camera.height
+    cam = scaled(rec.camera, k)
+    centre = rec.avatar.canonical_means().mean(0)
+    params = rec.photo_params
+    jaw = rec.photo_params[0:1]
+    jaw = type(jaw)(jaw.expr.clone(), jaw.pose.clone(), jaw.translation.clone())
+    jaw.pose[0, 2, 0] = 0.35
+    panels = [np.asarray(Image.fromarray(rgb).resize((cam.width, cam.height), Image.LANCZOS))]
+    posed = rec.avatar.animate(params)
+    for yaw in (0, -30, 30):
+        panels.append(render_posed(posed, orbit_about_head(cam, centre, yaw, 0), backend="auto").rgb_uint8())
+    panels.append(render_posed(rec.avatar.animate(jaw), cam, backend="auto").rgb_uint8())
+    return np.concatenate(panels, 1)
+
+
+def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_model: str | None = None,
+                 landmark_embedding: str | None = None, points: str = "20k", ply: str | None = None,
+                 preview: str | None = None, log: Callable[[str], None] | None = None) -> ExportReport:
+    """Reconstruct the head in ``photo`` and write it to ``output`` (.lam), plus the optional outputs."""
+    from exporter.lamfile import write_lam
+    from lam_core.photo import detect_face, foreground_mask, load_photo
+    from lam_core.reconstruct.analytic import reconstruct
+
+    if points not in POINTS:
+        raise OutputError(f"--points must be one of {', '.join(POINTS)}, got {points!r}")
+    out = check_output(output, (".lam",))
+    ply_path = check_output(ply, (".ply",)) if ply else None
+    preview_path = check_output(preview, (".png", ".jpg", ".jpeg")) if preview else None
+    named = [p for p in (out, ply_path, preview_path) if p is not None]
+    if len({p.resolve() for p in named}) != len(named):
+        raise OutputError("the output files must be different paths")
+
+    timer = StageTimer(log)
+    notes: list[str] = []
+    name = Path(photo).name
+    with timer("read photo"):
+        rgb = load_photo(photo)
+    with timer("face landmarks"):
+        face = detect_face(rgb, name)
+    if face.n_faces > 1:
+        notes.append(f"{face.n_faces} faces in {name}: using the largest")
+    with timer("person mask"):
+        mask = foreground_mask(rgb)
+    head = None
+    head_name = "open head"
+    if flame_model:
+        from lam_core.flame import load_flame
+        from lam_core.landmark_embedding import compute_landmark_embedding, load_landmark_embedding
+
+        with timer("head model"):
+            model = load_flame(flame_model)
+            emb = (load_landmark_embedding(landmark_embedding, model) if landmark_embedding
+                   else compute_landmark_embedding(model))
+            head = model.with_landmarks(emb)
+            head_name = model.name
+        if not landmark_embedding:
+            notes.append("no --landmark-embedding given: using one computed from MediaPipe's canonical face")
+    elif landmark_embedding:
+        raise OutputError("--landmark-embedding goes with --flame-model")
+    rec = reconstruct(rgb, face, mask, head=head, levels=POINTS[points], timer=timer)
+
+    with contextlib.ExitStack() as stack:
+        tmp_out = stack.enter_context(atomic_path(out))
+        with timer("write .lam"):
+            size = write_lam(tmp_out, rec.avatar, thumbnail=_thumbnail(rgb, face.points), thumbnail_mime="image/jpeg",
+                             meta={"source": name, "head": head_name, "points": points})
+        if ply_path is not None:
+            from exporter.ply import write_ply
+
+            tmp_ply = stack.enter_context(atomic_path(ply_path))
+            with timer("write .ply"):
+                posed = rec.avatar.animate(type(rec.photo_params).zeros(1, rec.avatar.rig.n_expr))
+                write_ply(tmp_ply, posed.means[0], posed.quats[0], posed.scales, posed.colors, posed.opacities)
+        if preview_path is not None:
+            tmp_prev = stack.enter_context(atomic_path(preview_path))
+            with timer("preview"):
+                Image.fromarray(preview_sheet(rec, rgb)).save(tmp_prev)
+    return ExportReport(out, rec.avatar.n, size, head_name, timer.times, notes)
