@@ -57,7 +57,7 @@ def main() -> None:
     f = decode_lam(data)
     for c in f.chunks:
         report(f"chunk {c.tag}: stored (raw {c.raw_len:,} bytes)", c.stored_len / 1e3, "kB")
-    report("header JSON", f.chunks[0].offset / 1e3, "kB")
+    report("preamble + header JSON", f.chunks[0].offset / 1e3, "kB")
     report("encode (Python)", 1000 * median_time(lambda: encode_lam(avatar), repeat=3), "ms")
     report("decode to a GaussianAvatar (Python)", 1000 * median_time(lambda: decode_lam(data), repeat=5), "ms")
     ms = js_decode_ms(data)

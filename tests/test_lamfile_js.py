@@ -28,12 +28,12 @@ def node(*args: str, timeout: float = 120) -> str:
     return r.stdout
 
 
-def js_decode(data: bytes, tmp_path) -> tuple[dict, dict]:
+def js_decode(data: bytes, tmp_path, misaligned: bool = False) -> tuple[dict, dict]:
     path = tmp_path / "f.lam"
     path.write_bytes(data)
     out = tmp_path / "dump"
     out.mkdir()
-    node("dump", str(path), str(out))
+    node("dump", str(path), str(out), *(["--misaligned"] if misaligned else []))
     manifest = json.loads((out / "manifest.json").read_text())
     arrays = {name: np.fromfile(out / f"{name}.bin", dtype=TYPES[m["type"]]) for name, m in manifest["arrays"].items()}
     for name, m in manifest["arrays"].items():
@@ -58,9 +58,9 @@ def rows(index, weight, n, m, k):
     return sp.csr_matrix((weight.astype(np.float64), (np.repeat(np.arange(n), k), index.astype(np.int64))), shape=(n, m))
 
 
-def compare(data: bytes, tmp_path) -> None:
+def compare(data: bytes, tmp_path, misaligned: bool = False) -> None:
     f = decode_lam(data)
-    manifest, js = js_decode(data, tmp_path)
+    manifest, js = js_decode(data, tmp_path, misaligned)
     a = f.avatar
     rig, g = a.rig, a.gaussians
     n, v, j = a.n, rig.n_vertices, rig.n_joints
@@ -118,8 +118,11 @@ def test_other_bindings_same_numbers(make, tmp_path):
     compare(encode_lam(make()), tmp_path)
 
 
-def test_uncompressed_file_same_numbers(tmp_path):
-    compare(encode_lam(tiny_avatar(), compress=False), tmp_path)
+@pytest.mark.parametrize("misaligned", [False, True], ids=["views", "copies"])
+@pytest.mark.parametrize("lossless", [False, True], ids=["quantised", "lossless"])
+def test_uncompressed_file_same_numbers(tmp_path, lossless, misaligned):
+    """Uncompressed chunks are viewed in place when the file's buffer is aligned, copied when not."""
+    compare(encode_lam(tiny_avatar(), compress=False, lossless=lossless), tmp_path, misaligned)
 
 
 def test_constants_agree():

@@ -170,9 +170,9 @@ def test_writer_refuses_bad_input():
     a = tiny_avatar()
     with pytest.raises(LamFileError, match="thumbnail type"):
         encode_lam(a, thumbnail=PNG_1x1, thumbnail_mime="image/gif")
-    with pytest.raises(LamFileError, match="metadata is not JSON"):
+    with pytest.raises(LamFileError, match="metadata or a name is not JSON"):
         encode_lam(a, meta={"x": object()})
-    with pytest.raises(LamFileError, match="metadata is not JSON"):
+    with pytest.raises(LamFileError, match="metadata or a name is not JSON"):
         encode_lam(a, meta={"x": float("nan")})
     from dataclasses import replace
     bad = replace(a.rig, expr_names=("expr_00",) * a.rig.n_expr)

@@ -314,8 +314,8 @@ def encode_lam(avatar: GaussianAvatar, *, lossless: bool = False, quantisation: 
         header["thumbnail"] = header_thumb
     try:
         return pack(header, payloads)
-    except (TypeError, ValueError) as exc:  # meta that is not JSON
-        _fail(f"the metadata is not JSON ({exc})")
+    except (TypeError, ValueError) as exc:  # meta that is not JSON, names that are not valid Unicode
+        _fail(f"the metadata or a name is not JSON-encodable UTF-8 ({exc})")
 
 
 def write_lam(path: str | os.PathLike, avatar: GaussianAvatar, **options) -> int:

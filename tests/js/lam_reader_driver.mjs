@@ -1,7 +1,8 @@
 // Drives viewer_web/src/lam_reader.js for the pytest suite (tests/test_lamfile_js.py), one Node process per call.
 //
-//   node --expose-gc lam_reader_driver.mjs dump FILE.lam OUT_DIR   decode; write every array as OUT_DIR/<name>.bin
-//                                                                   and OUT_DIR/manifest.json
+//   node --expose-gc lam_reader_driver.mjs dump FILE.lam OUT_DIR [--misaligned]
+//                                          decode (the file at an odd offset with --misaligned); write every array
+//                                          as OUT_DIR/<name>.bin and OUT_DIR/manifest.json
 //   node --expose-gc lam_reader_driver.mjs fuzz CASES.json          decode every case file listed; print one JSON
 //                                                                   result per case (outcome, message, memory)
 //   node lam_reader_driver.mjs limits                               print the reader's constants as JSON
@@ -30,8 +31,14 @@ function arraysOf(lam) {
   return out;
 }
 
-async function dump(file, dir) {
-  const lam = await readLam(readFileSync(file));
+async function dump(file, dir, misaligned) {
+  let bytes = new Uint8Array(readFileSync(file));
+  if (misaligned) {  // the file at an odd offset of a larger buffer: typed arrays cannot view it in place
+    const big = new Uint8Array(bytes.length + 3);
+    big.set(bytes, 3);
+    bytes = big.subarray(3);
+  }
+  const lam = await readLam(bytes);
   const manifest = { arrays: {}, counts: lam.counts, header: lam.header, meta: lam.meta, version: lam.version,
     thumbnailMime: lam.thumbnail?.mime ?? null, bindK: lam.binding.k, skinK: lam.skin.k, chunks: lam.chunks,
     pointFacesKind: lam.pointFacesKind, subdivisionLevels: lam.subdivisionLevels, names: { joints: lam.joints.names, expr: lam.expressions.names } };
@@ -69,7 +76,7 @@ async function fuzz(casesFile) {
   process.stdout.write(JSON.stringify(results));
 }
 
-if (mode === 'dump') await dump(args[0], args[1]);
+if (mode === 'dump') await dump(args[0], args[1], args[2] === '--misaligned');
 else if (mode === 'fuzz') await fuzz(args[0]);
 else if (mode === 'limits') {
   const layout = Object.fromEntries(Object.entries(LAYOUT).map(([t, arrays]) => [t,
