@@ -2,7 +2,7 @@
 
 * ``.ply``: a standard 3D Gaussian Splatting PLY -> a static set of Gaussians (``PosedGaussians`` with one
   frame; it has no rig, so it cannot play motions);
-* ``.lam``: the project's compact animatable format -> a rigged ``GaussianAvatar`` (added by the .lam issue).
+* ``.lam``: the project's compact animatable format -> a rigged ``GaussianAvatar``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ def load_avatar(path: str | os.PathLike) -> Avatar:
 
         return read_ply(p)
     if suffix == ".lam":
-        raise AvatarFileError(f"{p}: .lam files are not supported yet by this version")
+        from .lamfile import read_lam
+
+        return read_lam(p).avatar
     raise AvatarFileError(f"{p}: unknown avatar file type {p.suffix or '(no extension)'!r} "
                           f"(expected {', '.join(SUFFIXES)})")
 

@@ -77,29 +77,32 @@ def _thumbnail(rgb: np.ndarray, face_points: np.ndarray, size: int = 128) -> byt
     return buf.getvalue()
 
 
-def preview_sheet(rec, rgb: np.ndarray, height: int = 320) -> np.ndarray:
-    """Input photo, the front render at the photo's camera, renders at -30 and +30 degrees of yaw, and a
-    jaw-open frame, side by side."""
+def preview_sheet(rec, rgb: np.ndarray, size: int = 320) -> np.ndarray:
+    """Square panels around the head: the input photo, the front render at the photo's camera, renders at
+    -30 and +30 degrees of yaw about the head, and a jaw-open frame."""
     from lam_core.camera import Camera
     from lam_core.reconstruct.quality import orbit_about_head
     from lam_core.render import render_posed
 
-    def scaled(cam: Camera, k: float) -> Camera:
-        return Camera(max(int(round(cam.width * k)), 1), max(int(round(cam.height * k)), 1), cam.fx * k, cam.fy * k,
-                      cam.cx * k, cam.cy * k, world_to_camera=cam.world_to_camera)
-
-    k = height / rec.camera.height
-    cam = scaled(rec.camera, k)
+    cam = rec.camera
+    posed = rec.avatar.animate(rec.photo_params)
+    uv = cam.project(posed.means[0].numpy())[:, :2]
+    lo, hi = uv.min(0), uv.max(0)
+    centre_px = (lo + hi) / 2
+    half = 0.55 * float((hi - lo).max())
+    x0, y0 = centre_px - half
+    k = size / (2 * half)
+    crop = Camera(size, size, cam.fx * k, cam.fy * k, (cam.cx - x0) * k, (cam.cy - y0) * k,
+                  world_to_camera=cam.world_to_camera)
+    photo = Image.fromarray(rgb).crop((int(x0), int(y0), int(x0 + 2 * half), int(y0 + 2 * half)))
+    panels = [np.asarray(photo.resize((size, size), Image.LANCZOS).convert("RGB"))]
     centre = rec.avatar.canonical_means().mean(0)
-    params = rec.photo_params
+    for yaw in (0, -30, 30):
+        panels.append(render_posed(posed, orbit_about_head(crop, centre, yaw, 0), backend="auto").rgb_uint8())
     jaw = rec.photo_params[0:1]
     jaw = type(jaw)(jaw.expr.clone(), jaw.pose.clone(), jaw.translation.clone())
     jaw.pose[0, 2, 0] = 0.35
-    panels = [np.asarray(Image.fromarray(rgb).resize((cam.width, cam.height), Image.LANCZOS))]
-    posed = rec.avatar.animate(params)
-    for yaw in (0, -30, 30):
-        panels.append(render_posed(posed, orbit_about_head(cam, centre, yaw, 0), backend="auto").rgb_uint8())
-    panels.append(render_posed(rec.avatar.animate(jaw), cam, backend="auto").rgb_uint8())
+    panels.append(render_posed(rec.avatar.animate(jaw), crop, backend="auto").rgb_uint8())
     return np.concatenate(panels, 1)
 
 

@@ -20,8 +20,10 @@ from .colour import bilinear, photo_colours
 from .surface import surface_discs
 
 OPACITY = 0.98
-TANGENT_SCALE = 0.45  # disc size / point spacing: a little overlap, little blur (measured on the example photo)
-REFINE_STEPS = 1
+TANGENT_SCALE = 0.5  # disc size / point spacing: covers the surface at 3x zoom, little blur (measured on the example photo)
+REFINE_STEPS = 2
+FACE_MASK_MARGIN_PX = 3.0
+CRANIUM_MASK_MARGIN_PX = 10.0
 FIXED_COLOURS = {"mouth": (0.16, 0.06, 0.06), "teeth_upper": (0.86, 0.83, 0.76), "teeth_lower": (0.86, 0.83, 0.76)}
 SKIN_DEFAULT = (0.62, 0.48, 0.4)
 
@@ -47,8 +49,11 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     # normals turn with the points' blended joint rotation (the jaw, for the photo's pose)
     t = (torch.from_numpy(points.lbs_weights) @ sk.transforms[0, :, :3, :3].reshape(-1, 9)).reshape(-1, 3, 3)
     posed_normals = np.einsum("nij,nj->ni", t.numpy().astype(np.float64), normals)
+    # the head model's cranium is a guess at the hair's volume: near the silhouette it may bulge past the
+    # person, where the soft, coarse mask still says "person"; keep it further from the mask's edge
+    margin = np.where(points.in_region("cranium"), CRANIUM_MASK_MARGIN_PX, FACE_MASK_MARGIN_PX)
     colours, seen = photo_colours(posed, posed_normals, points.faces, rest, camera, rgb, mask,
-                                  default=SKIN_DEFAULT)
+                                  default=SKIN_DEFAULT, margin_px=margin)
     for region, colour in FIXED_COLOURS.items():
         sel = points.in_region(region) & ~seen
         colours[sel] = colour
@@ -74,7 +79,7 @@ def crop_camera(camera: Camera, u: np.ndarray, v: np.ndarray, margin: int = 4) -
 
 
 def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, rgb: np.ndarray,
-                   seen: np.ndarray, steps: int = REFINE_STEPS) -> GaussianAvatar:
+                   seen: np.ndarray, steps: int | None = None) -> GaussianAvatar:
     """Make the render at the photo's camera match the photo where the Gaussians were seen.
 
     The render is the photo resampled through overlapping splats, i.e. blurred; each step renders, takes the
@@ -82,17 +87,24 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
     the linear least-squares problem "render(colours) = photo"). Only the crop holding the seen Gaussians is
     rendered.
     """
-    from ..render import render_posed
+    from ..render import render_gaussians
+    from ..rotations import quaternion_to_matrix
 
     g = avatar.gaussians
     photo = rgb.astype(np.float64) / 255.0
     colours = g.colors.astype(np.float64)
-    for _ in range(steps):
-        current = GaussianAvatar(avatar.points, replace(g, colors=np.clip(colours, 0, 1).astype(np.float32)))
-        posed = current.animate(params)
-        uvz = camera.project(posed.means[0].numpy())
-        crop, x0, y0 = crop_camera(camera, uvz[seen, 0], uvz[seen, 1])
-        out = render_posed(posed, crop, backend="cpu").rgb.numpy().astype(np.float64)
+    posed = avatar.animate(params)
+    means = posed.means[0].numpy().astype(np.float64)
+    uvz = camera.project(means)
+    crop, x0, y0 = crop_camera(camera, uvz[seen, 0], uvz[seen, 1])
+    # Gaussians turned well away from the camera are hidden behind the front ones: leave them out
+    normals = quaternion_to_matrix(posed.quats[0])[:, :, 2].numpy()
+    facing = (normals * (camera.position - means)).sum(1) > -0.3 * np.linalg.norm(camera.position - means, axis=1)
+    keep = torch.from_numpy(np.flatnonzero(facing))
+    for _ in range(REFINE_STEPS if steps is None else steps):
+        out = render_gaussians(posed.means[0][keep], posed.quats[0][keep], posed.scales[keep],
+                               torch.from_numpy(np.clip(colours[keep.numpy()], 0, 1).astype(np.float32)),
+                               posed.opacities[keep], crop, backend="cpu").rgb.numpy().astype(np.float64)
         target = photo[y0:y0 + crop.height, x0:x0 + crop.width]
         resid = bilinear(target - out, uvz[seen, 0] - x0, uvz[seen, 1] - y0)
         colours[seen] += resid

@@ -90,16 +90,18 @@ def harmonic_fill(values: np.ndarray, known: np.ndarray, faces: np.ndarray, defa
 
 def photo_colours(points: np.ndarray, normals: np.ndarray, faces: np.ndarray, canonical: np.ndarray,
                   camera: Camera, rgb: np.ndarray, mask: np.ndarray, default=(0.5, 0.4, 0.35),
-                  cell_px: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  cell_px: float | None = None, margin_px: float | np.ndarray = MASK_MARGIN_PX,
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Colours (N, 3) in [0, 1] for surface points posed as in the photo (``points``, ``normals``), with
-    ``canonical`` (N, 3) rest positions for the symmetry. Returns (colours, seen mask)."""
+    ``canonical`` (N, 3) rest positions for the symmetry. ``margin_px`` (scalar or per point): how far
+    inside the person mask a point must project to take the photo's colour. Returns (colours, seen mask)."""
     image = rgb.astype(np.float64) / 255.0
     uvz = camera.project(points)
     if cell_px is None:  # a little coarser than the projected point spacing, so surfaces have no gaps
         cell_px = 2.0
     seen = visible(points, normals, camera, cell_px)
     inside = ndimage.distance_transform_edt(mask > 0.5)
-    seen &= bilinear(inside[..., None], uvz[:, 0], uvz[:, 1])[:, 0] >= MASK_MARGIN_PX
+    seen &= bilinear(inside[..., None], uvz[:, 0], uvz[:, 1])[:, 0] >= margin_px
     colours = np.zeros((len(points), 3))
     colours[seen] = bilinear(image, uvz[seen, 0], uvz[seen, 1])
     mirror = mirror_index(canonical)

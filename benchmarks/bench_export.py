@@ -1,0 +1,85 @@
+"""Photo -> .lam (issue: Photo to avatar): whole-process time of `lam-export` on the example photo (median of
+5, stages broken down) and the quality figures of the result."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from common import header, report
+
+ROOT = Path(__file__).resolve().parent.parent
+PHOTO = ROOT / "examples" / "astronaut.png"
+
+
+def timed_runs(n: int = 5) -> tuple[list[float], dict[str, list[float]], int]:
+    totals, stages, size = [], {}, 0
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / "a.lam"
+        cmd = [sys.executable, "-m", "exporter.cli.export", str(PHOTO), "-o", str(out), "-v"]
+        subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)  # warm-up (builds caches)
+        for _ in range(n):
+            t0 = time.perf_counter()
+            r = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
+            totals.append(time.perf_counter() - t0)
+            for name, sec in re.findall(r"^  (\S.*?)\s+([0-9.]+) s$", r.stderr, re.M):
+                stages.setdefault(name, []).append(float(sec))
+        size = out.stat().st_size
+    return totals, stages, size
+
+
+def quality() -> None:
+    from lam_core.photo import detect_face, foreground_mask, load_photo
+    from lam_core.reconstruct.analytic import reconstruct
+    from lam_core.reconstruct.quality import front_quality, orbit_about_head
+    from lam_core.render import render_posed
+    from lam_core.errors import LamError
+
+    rgb = load_photo(PHOTO)
+    face = detect_face(rgb, PHOTO.name)
+    mask = foreground_mask(rgb)
+    rec = reconstruct(rgb, face, mask)
+    posed = rec.avatar.animate(rec.photo_params)
+    front = render_posed(posed, rec.camera).rgb_uint8()
+    try:
+        again = detect_face(front, "front render").points
+    except LamError:
+        again = None
+    q = front_quality(front, rgb, mask, face.points, again, face.interocular_px)
+    report("front render vs masked photo, face region: PSNR", q.psnr, "dB", ">= 24")
+    report("front render vs masked photo, face region: SSIM", q.ssim, "", ">= 0.85")
+    if q.landmark_error is not None:
+        report("re-detected landmarks at yaw 0, mean error / inter-ocular", 100 * q.landmark_error, "%", "<= 3")
+    centre = rec.avatar.canonical_means().mean(0)
+    found = 0
+    for yaw, pitch in ((-30, 0), (0, 0), (30, 0), (0, 15), (0, -15)):
+        try:
+            detect_face(render_posed(posed, orbit_about_head(rec.camera, centre, yaw, pitch)).rgb_uint8())
+            found += 1
+        except LamError:
+            print(f"  (no face found at yaw {yaw}, pitch {pitch})")
+    report("MediaPipe finds the face at yaw -30/0/+30, pitch +-15", found, "of 5", "5 of 5")
+
+
+def main() -> None:
+    header(f"photo -> .lam: lam-export {PHOTO.name} (open head, 20k points), 2-core CPU, no GPU")
+    totals, stages, size = timed_runs()
+    report("whole process (median of 5, Python start-up included)", statistics.median(totals), "s", "<= 5 s")
+    for name, secs in stages.items():
+        report(f"  stage: {name}", statistics.median(secs), "s")
+    report("  start-up and imports (the rest)", statistics.median(totals) - sum(statistics.median(s)
+                                                                                for s in stages.values()), "s")
+    report(".lam size", size / 1e6, "MB")
+    report("ratio to LAM's 1.4 s on an A100", statistics.median(totals) / 1.4, "x")
+    quality()
+
+
+if __name__ == "__main__":
+    main()

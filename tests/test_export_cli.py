@@ -1,0 +1,132 @@
+"""`lam-export PHOTO -o OUT.lam`: the whole pipeline through the command line, and every bad input ending in
+one line, a non-zero exit and no output file."""
+
+import io
+import struct
+import subprocess
+import sys
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from exporter.cli.export import main
+from exporter.lamfile import read_lam
+
+CMD = [sys.executable, "-m", "exporter.cli.export"]
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    from skimage import data
+
+    d = tmp_path_factory.mktemp("photos")
+    astro = data.astronaut()
+    Image.fromarray(astro).save(d / "astronaut.jpg", quality=92)
+    Image.fromarray(data.chelsea()).save(d / "cat.jpg")
+    Image.fromarray(np.full((300, 300, 3), 128, np.uint8)).save(d / "grey.png")
+    crop = astro[20:300, 100:380]
+    two = np.full((300, 600, 3), 200, np.uint8)
+    two[10:290, 10:290] = crop
+    two[50:250, 350:550] = np.asarray(Image.fromarray(crop).resize((200, 200)))
+    Image.fromarray(two).save(d / "two.png")
+    buf = io.BytesIO()
+    Image.fromarray(astro).save(buf, format="JPEG")
+    (d / "truncated.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    (d / "notimage.jpg").write_text("this is a text file")
+    Image.fromarray(np.zeros((1, 1, 3), np.uint8)).save(d / "tiny.png")
+    ihdr = struct.pack(">IIBBBBB", 40000, 40000, 8, 2, 0, 0, 0)
+    chunk = lambda t, b: struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b))  # noqa: E731
+    (d / "huge.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
+    return d
+
+
+def run(args, cwd):
+    return subprocess.run(CMD + [str(a) for a in args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_export_photo(photos, tmp_path):
+    out, ply, prev = tmp_path / "a.lam", tmp_path / "a.ply", tmp_path / "a.png"
+    r = run([photos / "astronaut.jpg", "-o", out, "--ply", ply, "--preview", prev, "-v"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "wrote" in r.stderr and "fit" in r.stderr  # -v prints the stages
+    f = read_lam(out)
+    assert 19_000 < f.avatar.n < 21_000 and f.thumbnail_mime == "image/jpeg"
+    assert f.meta["source"] == "astronaut.jpg" and out.stat().st_size < 1_500_000
+    from exporter.ply import read_ply
+
+    assert read_ply(ply).means.shape[1] == f.avatar.n
+    sheet = Image.open(prev)
+    assert sheet.size == (5 * 320, 320)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.lam", "a.ply", "a.png"]  # no temp files
+
+
+def test_two_faces_take_the_largest_and_say_so(photos, tmp_path):
+    r = run([photos / "two.png", "-o", tmp_path / "two.lam"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "2 faces in two.png: using the largest" in r.stderr
+
+
+@pytest.mark.parametrize("name,expect", [
+    ("notimage.jpg", "not an image"),
+    ("truncated.jpg", "corrupt or truncated"),
+    ("tiny.png", "too small"),
+    ("huge.png", "more than"),
+    ("grey.png", "no face found in grey.png"),
+    ("cat.jpg", "no face found in cat.jpg"),
+    ("missing.jpg", "photo not found"),
+])
+def test_bad_photos(photos, tmp_path, name, expect):
+    out = tmp_path / "out.lam"
+    r = run([photos / name, "-o", out], tmp_path)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expect in lines[0], r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args,expect", [
+    (["-o", "/nonexistent-dir/a.lam"], "does not exist"),
+    (["-o", "{tmp}"], "expected a file name ending in .lam"),
+    (["-o", "{tmp}/a.lam", "--ply", "{tmp}/a.obj"], "ending in .ply"),
+    (["-o", "{tmp}/a.lam", "--preview", "{tmp}/a.lam"], "different paths|ending in .png"),
+    (["-o", "{tmp}/a.lam", "--landmark-embedding", "{tmp}/e.npz"], "goes with --flame-model"),
+    (["-o", "{tmp}/a.lam", "--flame-model", "{tmp}/nope.pkl"], "FLAME model not found"),
+])
+def test_bad_outputs_and_options(photos, tmp_path, args, expect):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    r = run([photos / "astronaut.jpg"] + args, tmp_path)
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
+    assert __import__("re").search(expect, r.stderr), r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_usage_errors(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([str(tmp_path / "x.jpg")])
+    assert e.value.code == 2 and "-o FILE.lam" in capsys.readouterr().err
+
+
+def test_interrupt_leaves_nothing(photos, tmp_path, monkeypatch):
+    """A failure after the .lam is written (here, in the preview) removes everything written so far."""
+    import exporter.photo_export as pe
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pe, "preview_sheet", boom)
+    from exporter.cli import run as run_cli
+
+    code = run_cli(main, [str(photos / "astronaut.jpg"), "-o", str(tmp_path / "a.lam"),
+                          "--preview", str(tmp_path / "p.png"), "-q"])
+    assert code == 130 and list(tmp_path.iterdir()) == []
+
+
+def test_flame_export(photos, tmp_path, flame_pickle):
+    out = tmp_path / "f.lam"
+    r = run([photos / "astronaut.jpg", "-o", out, "--flame-model", flame_pickle], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "computed from MediaPipe's canonical face" in r.stderr
+    f = read_lam(out)
+    assert f.avatar.n == 20018 and f.avatar.rig.expr_names[0] == "expr_00"
