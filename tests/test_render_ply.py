@@ -154,5 +154,12 @@ def test_load_avatar_dispatch(tmp_path):
     with pytest.raises(AvatarFileError, match="unknown avatar file type '.obj'"):
         load_avatar(tmp_path / "a.obj")
     (tmp_path / "a.lam").write_bytes(b"LAM")
-    with pytest.raises(AvatarFileError, match="not supported yet"):
+    from lam_core.errors import LamError
+
+    with pytest.raises(LamError, match="not a .lam file"):
         load_avatar(tmp_path / "a.lam")
+    from exporter.lamfile import write_lam
+    from lam_core.synthetic import synthetic_avatar
+
+    write_lam(tmp_path / "b.lam", synthetic_avatar(1))
+    assert load_avatar(tmp_path / "b.lam").n == 20018
