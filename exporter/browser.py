@@ -105,9 +105,13 @@ def _no_display() -> Iterator[None]:
 @contextmanager
 def serve_in_thread(app) -> Iterator[str]:
     """Run a WSGI app on 127.0.0.1 on a free port in a daemon thread; yields its base URL."""
-    from werkzeug.serving import make_server
+    from werkzeug.serving import WSGIRequestHandler, make_server
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    class Quiet(WSGIRequestHandler):
+        def log_request(self, *args, **kwargs) -> None:
+            pass
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -90,16 +90,17 @@ def camera_json(camera) -> dict:
             "cy": camera.cy, "world_to_camera": camera.world_to_camera.tolist()}
 
 
-def open_viewer(ctx, base_url: str, avatar_name: str, timeout_ms: int = PAGE_TIMEOUT_MS):
+def open_viewer(ctx, base_url: str, avatar_name: str, timeout_ms: int = PAGE_TIMEOUT_MS, query: str = ""):
     """Open the viewer page in test mode on an avatar and wait until it is loaded; returns (page, console
-    errors list). Raises VerifyError with the page's own message when the avatar does not load."""
+    errors list). Raises VerifyError with the page's own message when the avatar does not load. ``query``:
+    more URL parameters (e.g. ``worker=0``)."""
     from urllib.parse import quote
 
     page = ctx.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{base_url}?test=1&avatar={quote(avatar_name)}")
+    page.goto(f"{base_url}?test=1&avatar={quote(avatar_name)}" + (f"&{query}" if query else ""))
     page.wait_for_function("window.lamViewer && window.lamViewer.ready", timeout=timeout_ms)
     err = page.evaluate("window.lamViewer.error")
     if err:

@@ -6,6 +6,7 @@
 import { describeError } from './errors.js';
 import { LamViewer } from './viewer.js';
 import { parseMotionText } from './motion.js';
+import { benchmarkFrames } from './bench.js';
 
 const $ = (id) => document.getElementById(id);
 const q = new URLSearchParams(location.search);
@@ -148,6 +149,7 @@ if (test) {
     setParams: (p) => viewer.setParams(p),
     renderNow: () => viewer.renderNow(),
     stats: () => viewer.stats,
+    benchmark: (params, opts) => benchmarkFrames(viewer, params, opts),
     /** The canvas as base64 RGBA bytes, rows top to bottom. */
     readPixels: () => {
       const { width, height, data } = viewer.readPixels();

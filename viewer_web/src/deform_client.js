@@ -4,7 +4,7 @@
 
 import { describeError, ViewerError } from './errors.js';
 import { FrameWorker } from './frame_worker.js';
-import { texelBuffer } from './texels.js';
+import { TEX_WIDTH, texelBuffer, textureRows } from './texels.js';
 
 /* global __LAM_WORKER_SOURCE__ */
 function createWorker() {
@@ -66,7 +66,7 @@ export class DeformClient {
   }
 
   _buffers(withPose) {
-    const order = this.orders.pop() ?? new Uint32Array(this.n);
+    const order = this.orders.pop() ?? new Uint32Array(textureRows(this.n) * TEX_WIDTH);
     if (!withPose) return { order, means: null, quats: null };
     const b = this.pool.pop() ?? { means: texelBuffer(this.n), quats: texelBuffer(this.n) };
     return { order, ...b };

@@ -1,10 +1,12 @@
-// WebGL2 splat renderer: Gaussians' data live in float textures (static: colour+opacity, scale; per frame:
-// centre, rotation), one instanced quad per Gaussian drawn in the order of a per-instance index buffer
-// (far to near), premultiplied alpha over the background. See shaders.js for the maths.
+// WebGL2 splat renderer. The Gaussians' data live in textures 2048 texels wide (texels.js): static colour +
+// opacity and scale, per-frame centre and rotation (RGBA32F), and the draw order (R32UI, far to near). A
+// frame is an optional "project" pass (one fragment per Gaussian computing its screen-space ellipse into two
+// RGBA32F targets, where float render targets exist) and one non-instanced draw of 4 vertices / 6 indices
+// per Gaussian with premultiplied alpha over the background. See shaders.js for the maths.
 
 import { ViewerError } from '../errors.js';
-import { SPLAT_FS, SPLAT_VS } from './shaders.js';
 import { TEX_WIDTH, texelBuffer, textureRows } from '../texels.js';
+import { PROJECT_FS, PROJECT_VS, SPLAT_DIRECT_VS, SPLAT_FS, SPLAT_PROJECTED_VS } from './shaders.js';
 
 export { texelBuffer, textureRows };
 
@@ -20,23 +22,28 @@ function compile(gl, type, src) {
   return s;
 }
 
-function link(gl, vs, fs) {
+function program(gl, vs, fs, uniforms) {
   const p = gl.createProgram();
   gl.attachShader(p, compile(gl, gl.VERTEX_SHADER, vs));
   gl.attachShader(p, compile(gl, gl.FRAGMENT_SHADER, fs));
   gl.linkProgram(p);
   if (!gl.getProgramParameter(p, gl.LINK_STATUS)) throw new ViewerError(`WebGL program does not link: ${gl.getProgramInfoLog(p)}`);
-  return p;
+  const u = {};
+  for (const name of uniforms) u[name] = gl.getUniformLocation(p, `u_${name}`);
+  return { p, u };
 }
+
+const CAMERA_UNIFORMS = ['R', 't', 'intr', 'size', 'lim'];
+const DATA = ['mean', 'quat', 'scale', 'color'];
 
 export class SplatRenderer {
   /**
    * @param {HTMLCanvasElement|OffscreenCanvas} canvas
-   * @param {{background?: number[], transparent?: boolean, preserveDrawingBuffer?: boolean}} options
+   * @param {{background?: number[], transparent?: boolean, preserveDrawingBuffer?: boolean, project?: boolean}} options
    *   background: RGB in [0, 1] (default white, as the reference renderer); transparent: composite over the
-   *   page instead (premultiplied alpha).
+   *   page instead (premultiplied alpha); project: false forces the single-pass pipeline.
    */
-  constructor(canvas, { background = [1, 1, 1], transparent = false, preserveDrawingBuffer = false } = {}) {
+  constructor(canvas, { background = [1, 1, 1], transparent = false, preserveDrawingBuffer = false, project = true } = {}) {
     this.canvas = canvas;
     const gl = canvas.getContext('webgl2', {
       alpha: transparent, premultipliedAlpha: true, antialias: false, depth: false, stencil: false,
@@ -47,79 +54,112 @@ export class SplatRenderer {
     this.background = background;
     this.transparent = transparent;
     this.n = 0;
-    this.program = link(gl, SPLAT_VS, SPLAT_FS);
-    const u = (name) => gl.getUniformLocation(this.program, name);
-    this.u = {
-      mean: u('u_mean'), quat: u('u_quat'), scale: u('u_scale'), color: u('u_color'),
-      R: u('u_R'), t: u('u_t'), intr: u('u_intr'), size: u('u_size'), lim: u('u_lim'),
-    };
+    this.rows = 0;
+    this.useProject = project && !!gl.getExtension('EXT_color_buffer_float');
+    if (this.useProject) {
+      this.project = program(gl, PROJECT_VS, PROJECT_FS, [...DATA, ...CAMERA_UNIFORMS, 'count']);
+      this.splat = program(gl, SPLAT_PROJECTED_VS, SPLAT_FS, ['proj0', 'proj1', 'color', 'size', 'order']);
+    } else {
+      this.splat = program(gl, SPLAT_DIRECT_VS, SPLAT_FS, [...DATA, ...CAMERA_UNIFORMS, 'order']);
+    }
     this.vao = gl.createVertexArray();
-    gl.bindVertexArray(this.vao);
-    this.cornerBuffer = gl.createBuffer();
-    gl.bindBuffer(gl.ARRAY_BUFFER, this.cornerBuffer);
-    gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 1, -1, -1, 1, 1, 1]), gl.STATIC_DRAW);
-    gl.enableVertexAttribArray(0);
-    gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
-    this.orderBuffer = gl.createBuffer();
-    gl.bindBuffer(gl.ARRAY_BUFFER, this.orderBuffer);
-    gl.enableVertexAttribArray(1);
-    gl.vertexAttribIPointer(1, 1, gl.UNSIGNED_INT, 0, 0);
-    gl.vertexAttribDivisor(1, 1);
-    gl.bindVertexArray(null);
+    this.indexBuffer = gl.createBuffer();
     this.textures = {};
-    for (const name of ['mean', 'quat', 'scale', 'color']) this.textures[name] = gl.createTexture();
+    for (const name of [...DATA, 'order', 'proj0', 'proj1']) this.textures[name] = gl.createTexture();
+    this.fbo = this.useProject ? gl.createFramebuffer() : null;
   }
 
-  _texture(name, rows, data) {
+  /** Which pipeline runs: 'project pass + splats' or 'splats'. */
+  get pipeline() {
+    return this.useProject ? 'project pass + splats' : 'splats';
+  }
+
+  _allocate(name, internal, format, type, data) {
     const gl = this.gl;
     gl.bindTexture(gl.TEXTURE_2D, this.textures[name]);
-    if (this._rows !== rows || !this._allocated?.has(name)) {
-      gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA32F, TEX_WIDTH, rows, 0, gl.RGBA, gl.FLOAT, data);
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
-      (this._allocated ??= new Set()).add(name);
-    } else {
-      gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, TEX_WIDTH, rows, gl.RGBA, gl.FLOAT, data);
-    }
+    gl.texImage2D(gl.TEXTURE_2D, 0, internal, TEX_WIDTH, this.rows, 0, format, type, data);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+  }
+
+  _update(name, format, type, data) {
+    const gl = this.gl;
+    gl.bindTexture(gl.TEXTURE_2D, this.textures[name]);
+    gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, TEX_WIDTH, this.rows, format, type, data);
   }
 
   /** The Gaussians' constant attributes: colours (n*3, RGB in [0,1]), opacities (n), scales (n*3). */
   setGaussians(n, colors, opacities, scales) {
-    const rows = textureRows(n);
-    if (rows !== this._rows) this._allocated = new Set();
+    const gl = this.gl;
+    this.n = n;
+    this.rows = textureRows(n);
     const col = texelBuffer(n), sc = texelBuffer(n);
     for (let i = 0; i < n; i++) {
       col[i * 4] = colors[i * 3]; col[i * 4 + 1] = colors[i * 3 + 1]; col[i * 4 + 2] = colors[i * 3 + 2];
       col[i * 4 + 3] = opacities[i];
       sc[i * 4] = scales[i * 3]; sc[i * 4 + 1] = scales[i * 3 + 1]; sc[i * 4 + 2] = scales[i * 3 + 2];
     }
-    this._texture('color', rows, col);
-    this._texture('scale', rows, sc);
-    const empty = texelBuffer(n);
-    this._texture('mean', rows, empty);
-    this._texture('quat', rows, empty);
-    this._rows = rows;
-    this.n = n;
-    const gl = this.gl;
-    gl.bindBuffer(gl.ARRAY_BUFFER, this.orderBuffer);
-    gl.bufferData(gl.ARRAY_BUFFER, n * 4, gl.DYNAMIC_DRAW);
+    this._allocate('color', gl.RGBA32F, gl.RGBA, gl.FLOAT, col);
+    this._allocate('scale', gl.RGBA32F, gl.RGBA, gl.FLOAT, sc);
+    this._allocate('mean', gl.RGBA32F, gl.RGBA, gl.FLOAT, null);
+    this._allocate('quat', gl.RGBA32F, gl.RGBA, gl.FLOAT, null);
+    this._allocate('order', gl.R32UI, gl.RED_INTEGER, gl.UNSIGNED_INT, null);
+    if (this.useProject) {
+      this._allocate('proj0', gl.RGBA32F, gl.RGBA, gl.FLOAT, null);
+      this._allocate('proj1', gl.RGBA32F, gl.RGBA, gl.FLOAT, null);
+      gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
+      gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, this.textures.proj0, 0);
+      gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT1, gl.TEXTURE_2D, this.textures.proj1, 0);
+      const ok = gl.checkFramebufferStatus(gl.FRAMEBUFFER) === gl.FRAMEBUFFER_COMPLETE;
+      gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+      if (!ok) throw new ViewerError('WebGL: float render targets are advertised but incomplete');
+    }
+    const idx = new Uint32Array(n * 6);
+    for (let i = 0, v = 0; i < n; i++, v += 4) {
+      const o = i * 6;
+      idx[o] = v; idx[o + 1] = v + 1; idx[o + 2] = v + 2; idx[o + 3] = v + 1; idx[o + 4] = v + 3; idx[o + 5] = v + 2;
+    }
+    gl.bindVertexArray(this.vao);
+    gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.indexBuffer);
+    gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, idx, gl.STATIC_DRAW);
+    gl.bindVertexArray(null);
     this.hasOrder = false;
   }
 
   /** Per-frame centres and rotations: Float32Arrays from texelBuffer(n) (4 floats per Gaussian). */
   setPose(means4, quats4) {
-    this._texture('mean', this._rows, means4);
-    if (quats4) this._texture('quat', this._rows, quats4);
+    const gl = this.gl;
+    this._update('mean', gl.RGBA, gl.FLOAT, means4);
+    if (quats4) this._update('quat', gl.RGBA, gl.FLOAT, quats4);
   }
 
-  /** Draw order (Uint32Array n, far to near). */
+  /** Draw order, far to near: a Uint32Array of at least textureRows(n) * 2048 entries (the first n used). */
   setOrder(order) {
     const gl = this.gl;
-    gl.bindBuffer(gl.ARRAY_BUFFER, this.orderBuffer);
-    gl.bufferSubData(gl.ARRAY_BUFFER, 0, order, 0, this.n);
+    this._update('order', gl.RED_INTEGER, gl.UNSIGNED_INT, order);
     this.hasOrder = true;
+  }
+
+  _bind(prog, names, first = 0) {
+    const gl = this.gl;
+    names.forEach((name, i) => {
+      gl.activeTexture(gl.TEXTURE0 + first + i);
+      gl.bindTexture(gl.TEXTURE_2D, this.textures[name]);
+      gl.uniform1i(prog.u[name], first + i);
+    });
+  }
+
+  _camera(prog, camera) {
+    const gl = this.gl, m = camera.worldToCamera;
+    const { fx, fy, cx, cy, width: W, height: H } = camera;
+    gl.uniformMatrix3fv(prog.u.R, false, [m[0], m[4], m[8], m[1], m[5], m[9], m[2], m[6], m[10]]); // column-major
+    gl.uniform3f(prog.u.t, m[3], m[7], m[11]);
+    gl.uniform4f(prog.u.intr, fx, fy, cx, cy);
+    gl.uniform2f(prog.u.size, W, H);
+    const tanx = (0.5 * W) / fx, tany = (0.5 * H) / fy;
+    gl.uniform4f(prog.u.lim, (W - cx) / fx + 0.3 * tanx, cx / fx + 0.3 * tanx, (H - cy) / fy + 0.3 * tany, cy / fy + 0.3 * tany);
   }
 
   /** Draw with a Camera (camera.js) whose width/height are the drawing buffer's size. */
@@ -129,35 +169,42 @@ export class SplatRenderer {
       c.width = camera.width;
       c.height = camera.height;
     }
-    gl.viewport(0, 0, camera.width, camera.height);
     gl.disable(gl.DEPTH_TEST);
     gl.disable(gl.CULL_FACE);
     gl.disable(gl.DITHER);
+    gl.disable(gl.BLEND);
+    gl.bindVertexArray(this.vao);
+    if (this.n && this.hasOrder && this.useProject) {
+      const pr = this.project;
+      gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
+      gl.drawBuffers([gl.COLOR_ATTACHMENT0, gl.COLOR_ATTACHMENT1]);
+      gl.viewport(0, 0, TEX_WIDTH, this.rows);
+      gl.useProgram(pr.p);
+      this._camera(pr, camera);
+      gl.uniform1ui(pr.u.count, this.n);
+      this._bind(pr, DATA);
+      gl.drawArrays(gl.TRIANGLES, 0, 3);
+      gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+    }
+    gl.viewport(0, 0, camera.width, camera.height);
     const [br, bg, bb] = this.background;
     if (this.transparent) gl.clearColor(0, 0, 0, 0); else gl.clearColor(br, bg, bb, 1);
     gl.clear(gl.COLOR_BUFFER_BIT);
-    if (!this.n || !this.hasOrder) return;
-    gl.useProgram(this.program);
-    const m = camera.worldToCamera;
-    // column-major upload of the row-major rotation
-    gl.uniformMatrix3fv(this.u.R, false, [m[0], m[4], m[8], m[1], m[5], m[9], m[2], m[6], m[10]]);
-    gl.uniform3f(this.u.t, m[3], m[7], m[11]);
-    const { fx, fy, cx, cy, width: W, height: H } = camera;
-    gl.uniform4f(this.u.intr, fx, fy, cx, cy);
-    gl.uniform2f(this.u.size, W, H);
-    const tanx = (0.5 * W) / fx, tany = (0.5 * H) / fy;
-    gl.uniform4f(this.u.lim, (W - cx) / fx + 0.3 * tanx, cx / fx + 0.3 * tanx, (H - cy) / fy + 0.3 * tany, cy / fy + 0.3 * tany);
-    const units = ['mean', 'quat', 'scale', 'color'];
-    units.forEach((name, i) => {
-      gl.activeTexture(gl.TEXTURE0 + i);
-      gl.bindTexture(gl.TEXTURE_2D, this.textures[name]);
-      gl.uniform1i(this.u[name], i);
-    });
-    gl.enable(gl.BLEND);
-    gl.blendEquation(gl.FUNC_ADD);
-    gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
-    gl.bindVertexArray(this.vao);
-    gl.drawArraysInstanced(gl.TRIANGLE_STRIP, 0, 4, this.n);
+    if (this.n && this.hasOrder) {
+      const sp = this.splat;
+      gl.useProgram(sp.p);
+      if (this.useProject) {
+        gl.uniform2f(sp.u.size, camera.width, camera.height);
+        this._bind(sp, ['proj0', 'proj1', 'color', 'order']);
+      } else {
+        this._camera(sp, camera);
+        this._bind(sp, [...DATA, 'order']);
+      }
+      gl.enable(gl.BLEND);
+      gl.blendEquation(gl.FUNC_ADD);
+      gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
+      gl.drawElements(gl.TRIANGLES, this.n * 6, gl.UNSIGNED_INT, 0);
+    }
     gl.bindVertexArray(null);
   }
 
@@ -175,9 +222,9 @@ export class SplatRenderer {
   dispose() {
     const gl = this.gl;
     for (const t of Object.values(this.textures)) gl.deleteTexture(t);
-    gl.deleteBuffer(this.cornerBuffer);
-    gl.deleteBuffer(this.orderBuffer);
+    gl.deleteBuffer(this.indexBuffer);
     gl.deleteVertexArray(this.vao);
-    gl.deleteProgram(this.program);
+    if (this.fbo) gl.deleteFramebuffer(this.fbo);
+    for (const pr of [this.project, this.splat]) if (pr) gl.deleteProgram(pr.p);
   }
 }

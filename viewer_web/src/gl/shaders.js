@@ -1,90 +1,164 @@
-// GLSL of the splat renderer. One instanced quad per Gaussian, in back-to-front order; the vertex shader
-// projects the Gaussian exactly as gsplat 1.5 classic does (EWA, Jacobian with clamped x/z and y/z, +0.3 on
-// the 2D covariance diagonal, opacity-aware extent min(3.33, sqrt(2 ln(255 o))), the same culling); the quad
-// is the oriented rectangle around that ellipse, and the fragment shader evaluates the same falloff at the
-// pixel centre: alpha = min(0.999, o exp(-sigma)), discarded under 1/255, premultiplied output.
+// GLSL of the splat renderer.
+//
+// projectSplat() projects one Gaussian exactly as gsplat 1.5 classic does: EWA with the Jacobian's x/z and
+// y/z clamped to 1.3x the field of view, +0.3 on the 2D covariance diagonal, culled outside the near/far
+// planes, with a non-positive determinant, an opacity under 1/255, or a box mean2d +- radius wholly off the
+// image, radius = ceil(extend sqrt(cov_ii)) with the opacity-aware extend = min(3.33, sqrt(2 ln(255 o))).
+// The quad drawn is the oriented rectangle around the ellipse d^T cov^-1 d = extend^2, which holds every
+// pixel whose alpha reaches 1/255 (the reference's tiles hold them too; nothing outside contributes).
+//
+// The fragment shader evaluates the same falloff at the pixel centre: sigma = 0.5 (a dx^2 + c dy^2) + b dx dy,
+// alpha = min(0.999, o exp(-sigma)), and writes premultiplied (rgb alpha, alpha) with alpha forced to 0 under
+// 1/255 (or for sigma < 0): blending a zero is exactly a skip, and avoids `discard`, which is slow on
+// software rasterisers. Back-to-front order with ONE, ONE_MINUS_SRC_ALPHA gives the reference's
+// front-to-back sum + T * background.
+//
+// Two pipelines share that code: with renderable float textures, a "project" pass computes each Gaussian's
+// screen-space ellipse once into two RGBA32F textures (one fragment per Gaussian) and the splat pass's vertex
+// shader only reads them; without, the splat pass's vertex shader projects the Gaussian itself (4 times per
+// Gaussian). Splats are drawn non-instanced (4 vertices + 6 indices each, Gaussian = gl_VertexID / 4): some
+// software GLs run every instance of an instanced draw as a draw of its own.
 
 import { TEX_WIDTH, TEX_WIDTH_LOG2 } from '../texels.js';
 
-export const SPLAT_VS = `#version 300 es
-precision highp float;
-precision highp int;
-precision highp sampler2D;
+const TEXEL = `ivec2 texel(uint i) { return ivec2(int(i & ${TEX_WIDTH - 1}u), int(i >> ${TEX_WIDTH_LOG2}u)); }`;
 
-uniform sampler2D u_mean;   // xyz: deformed centre
-uniform sampler2D u_quat;   // wxyz: deformed rotation
-uniform sampler2D u_scale;  // xyz: scale
-uniform sampler2D u_color;  // rgb, opacity
-uniform mat3 u_R;           // world -> camera rotation
-uniform vec3 u_t;           // world -> camera translation
-uniform vec4 u_intr;        // fx, fy, cx, cy (pixels)
-uniform vec2 u_size;        // image width, height (pixels)
-uniform vec4 u_lim;         // clamp of x/z and y/z: +x, -x, +y, -y
-
-layout(location = 0) in vec2 a_corner;  // (+-1, +-1)
-layout(location = 1) in uint a_index;   // which Gaussian (sorted far to near)
-
-out vec2 v_d;               // offset of this corner from the projected centre, pixels (x right, y down)
-flat out vec3 v_conic;
-flat out vec4 v_color;
+const PROJECT = `
+uniform highp sampler2D u_mean;   // xyz: deformed centre
+uniform highp sampler2D u_quat;   // wxyz: deformed rotation
+uniform highp sampler2D u_scale;  // xyz: scale
+uniform highp sampler2D u_color;  // rgb, opacity
+uniform mat3 u_R;                 // world -> camera rotation
+uniform vec3 u_t;                 // world -> camera translation
+uniform vec4 u_intr;              // fx, fy, cx, cy (pixels)
+uniform vec2 u_size;              // image width, height (pixels)
+uniform vec4 u_lim;               // clamp of x/z and y/z: +x, -x, +y, -y
 
 const float ALPHA_MIN = 1.0 / 255.0;
 
-void cull() { gl_Position = vec4(0.0, 0.0, 2.0, 1.0); }
-
-void main() {
-  ivec2 tc = ivec2(int(a_index & ${TEX_WIDTH - 1}u), int(a_index >> ${TEX_WIDTH_LOG2}u));
+// false when culled; else the centre (pixels), the rectangle's half axes (pixels) and the conic (a, b, c)
+bool projectSplat(uint idx, out vec2 mean2d, out vec2 ax1, out vec2 ax2, out vec3 conic) {
+  ivec2 tc = texel(idx);
   vec3 p = u_R * texelFetch(u_mean, tc, 0).xyz + u_t;
-  if (!(p.z >= 0.01 && p.z <= 1e10)) { cull(); return; }
-  vec4 col = texelFetch(u_color, tc, 0);
-  float o = col.a;
-  if (!(o >= ALPHA_MIN)) { cull(); return; }
-
+  if (!(p.z >= 0.01 && p.z <= 1e10)) return false;
+  float o = texelFetch(u_color, tc, 0).a;
+  if (!(o >= ALPHA_MIN)) return false;
   vec4 q = texelFetch(u_quat, tc, 0);
   q *= inversesqrt(dot(q, q));
   float w = q.x, x = q.y, y = q.z, z = q.w;
   vec3 s = texelFetch(u_scale, tc, 0).xyz;
-  // M = rotmat(q) diag(s), columns; T = R_cam M so that the camera-space covariance is T T^T
+  // M = rotmat(q) diag(s) (columns); T = R_cam M, so the camera-space covariance is T T^T
   mat3 M = mat3(
     s.x * vec3(1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y + w * z), 2.0 * (x * z - w * y)),
     s.y * vec3(2.0 * (x * y - w * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z + w * x)),
     s.z * vec3(2.0 * (x * z + w * y), 2.0 * (y * z - w * x), 1.0 - 2.0 * (x * x + y * y)));
   mat3 T = u_R * M;
-
   float fx = u_intr.x, fy = u_intr.y;
   float rz = 1.0 / p.z;
   float tx = p.z * min(u_lim.x, max(-u_lim.y, p.x * rz));
   float ty = p.z * min(u_lim.z, max(-u_lim.w, p.y * rz));
-  vec3 j0 = vec3(fx * rz, 0.0, -fx * tx * rz * rz);
-  vec3 j1 = vec3(0.0, fy * rz, -fy * ty * rz * rz);
-  vec3 g0 = j0 * T;  // row vector J_0 T
-  vec3 g1 = j1 * T;
+  vec3 g0 = vec3(fx * rz, 0.0, -fx * tx * rz * rz) * T;   // row J_0 T
+  vec3 g1 = vec3(0.0, fy * rz, -fy * ty * rz * rz) * T;   // row J_1 T
   float a = dot(g0, g0) + 0.3;
   float b = dot(g0, g1);
   float c = dot(g1, g1) + 0.3;
   float det = a * c - b * b;
-  if (!(det > 0.0)) { cull(); return; }
-  vec2 mean2d = vec2(fx * p.x * rz + u_intr.z, fy * p.y * rz + u_intr.w);
-
+  if (!(det > 0.0)) return false;
+  mean2d = vec2(fx * p.x * rz + u_intr.z, fy * p.y * rz + u_intr.w);
   float extend = min(3.33, sqrt(2.0 * log(o / ALPHA_MIN)));
   vec2 r = ceil(extend * sqrt(vec2(a, c)));
-  if (mean2d.x + r.x <= 0.0 || mean2d.x - r.x >= u_size.x || mean2d.y + r.y <= 0.0 || mean2d.y - r.y >= u_size.y) {
-    cull(); return;
-  }
-
-  // oriented rectangle around the ellipse d^T cov^-1 d = extend^2
+  if (mean2d.x + r.x <= 0.0 || mean2d.x - r.x >= u_size.x || mean2d.y + r.y <= 0.0 || mean2d.y - r.y >= u_size.y) return false;
   float mid = 0.5 * (a + c);
   float disc = sqrt(max(mid * mid - det, 0.0));
   float l1 = mid + disc, l2 = max(mid - disc, 0.0);
   vec2 v1 = abs(b) > 1e-12 * max(a, c) ? normalize(vec2(b, l1 - a)) : (a >= c ? vec2(1.0, 0.0) : vec2(0.0, 1.0));
-  vec2 v2 = vec2(-v1.y, v1.x);
-  vec2 d = a_corner.x * (extend * sqrt(l1) + 0.01) * v1 + a_corner.y * (extend * sqrt(l2) + 0.01) * v2;
+  ax1 = (extend * sqrt(l1) + 0.01) * v1;
+  ax2 = (extend * sqrt(l2) + 0.01) * vec2(-v1.y, v1.x);
+  conic = vec3(c, -b, a) / det;
+  return true;
+}
+`;
 
+const SPLAT_OUT = `
+out vec2 v_d;               // offset from the projected centre, pixels (x right, y down)
+flat out vec3 v_conic;
+flat out vec4 v_color;
+
+void emit(vec2 mean2d, vec2 d, vec3 conic, vec4 color) {
   v_d = d;
-  v_conic = vec3(c, -b, a) / det;
-  v_color = col;
+  v_conic = conic;
+  v_color = color;
   vec2 px = mean2d + d;
   gl_Position = vec4(2.0 * px.x / u_size.x - 1.0, 1.0 - 2.0 * px.y / u_size.y, 0.0, 1.0);
+}
+
+// this vertex's Gaussian (in draw order) and corner
+uniform highp usampler2D u_order;
+uint splatIndex() { return texelFetch(u_order, texel(uint(gl_VertexID >> 2)), 0).x; }
+vec2 corner() { int k = gl_VertexID & 3; return vec2(float(k & 1) * 2.0 - 1.0, float(k >> 1) * 2.0 - 1.0); }
+`;
+
+/** Splat pass, projecting in the vertex shader (no float render targets needed). */
+export const SPLAT_DIRECT_VS = `#version 300 es
+precision highp float;
+precision highp int;
+${TEXEL}
+${PROJECT}
+${SPLAT_OUT}
+void main() {
+  uint idx = splatIndex();
+  vec2 mean2d, ax1, ax2; vec3 conic;
+  if (!projectSplat(idx, mean2d, ax1, ax2, conic)) { gl_Position = vec4(0.0, 0.0, 2.0, 1.0); return; }
+  vec2 k = corner();
+  emit(mean2d, k.x * ax1 + k.y * ax2, conic, texelFetch(u_color, texel(idx), 0));
+}
+`;
+
+/** Project pass: a full-target triangle; each fragment is one Gaussian (texel i = Gaussian i). */
+export const PROJECT_VS = `#version 300 es
+void main() {
+  vec2 p = vec2(float((gl_VertexID << 1) & 2), float(gl_VertexID & 2));
+  gl_Position = vec4(p * 2.0 - 1.0, 0.0, 1.0);
+}
+`;
+
+export const PROJECT_FS = `#version 300 es
+precision highp float;
+precision highp int;
+${TEXEL}
+${PROJECT}
+uniform uint u_count;
+layout(location = 0) out vec4 out0;   // mean2d.xy, ax1.xy (zero when culled)
+layout(location = 1) out vec4 out1;   // |ax2| / |ax1|, conic
+void main() {
+  uint idx = uint(gl_FragCoord.y) * ${TEX_WIDTH}u + uint(gl_FragCoord.x);
+  vec2 mean2d, ax1, ax2; vec3 conic;
+  if (idx >= u_count || !projectSplat(idx, mean2d, ax1, ax2, conic)) {
+    out0 = vec4(0.0); out1 = vec4(0.0); return;
+  }
+  out0 = vec4(mean2d, ax1);
+  out1 = vec4(length(ax2) / length(ax1), conic);
+}
+`;
+
+/** Splat pass reading the project pass's output. */
+export const SPLAT_PROJECTED_VS = `#version 300 es
+precision highp float;
+precision highp int;
+${TEXEL}
+uniform highp sampler2D u_proj0;
+uniform highp sampler2D u_proj1;
+uniform highp sampler2D u_color;
+uniform vec2 u_size;
+${SPLAT_OUT}
+void main() {
+  uint idx = splatIndex();
+  ivec2 tc = texel(idx);
+  vec4 t0 = texelFetch(u_proj0, tc, 0);
+  vec4 t1 = texelFetch(u_proj1, tc, 0);
+  vec2 k = corner();
+  vec2 ax2 = t1.x * vec2(-t0.w, t0.z);
+  emit(t0.xy, k.x * t0.zw + k.y * ax2, t1.yzw, texelFetch(u_color, tc, 0));
 }
 `;
 
@@ -98,9 +172,8 @@ out vec4 fragColor;
 
 void main() {
   float sigma = 0.5 * (v_conic.x * v_d.x * v_d.x + v_conic.z * v_d.y * v_d.y) + v_conic.y * v_d.x * v_d.y;
-  if (sigma < 0.0) discard;
   float alpha = min(0.999, v_color.a * exp(-sigma));
-  if (alpha < 1.0 / 255.0) discard;
+  if (sigma < 0.0 || alpha < 1.0 / 255.0) alpha = 0.0;
   fragColor = vec4(v_color.rgb * alpha, alpha);
 }
 `;
