@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,7 +69,8 @@ def xvfb_display() -> Iterator[str]:
 
 @contextmanager
 def chromium(gl: str = "swiftshader", extra_args: list[str] | None = None) -> Iterator[object]:
-    """A Playwright Browser on the system Chromium with the given GL; closed (with its profile) on exit."""
+    """A Playwright Browser on the system Chromium with the given GL (a fresh profile each time); closed on
+    exit. ``browser.new_page()`` or ``browser.new_context(viewport=..., has_touch=True)`` from it."""
     if gl not in GL_MODES:
         raise BrowserError(f"unknown GL '{gl}' (expected {' or '.join(GL_MODES)})")
     try:
@@ -78,23 +78,21 @@ def chromium(gl: str = "swiftshader", extra_args: list[str] | None = None) -> It
     except ImportError:
         raise BrowserError("the Python package 'playwright' is missing (make setup installs it)") from None
     exe = chromium_path()
-    with tempfile.TemporaryDirectory(prefix="lam-chromium-") as profile, \
-            (xvfb_display() if gl == "llvmpipe" else _no_display()) as display:
+    with (xvfb_display() if gl == "llvmpipe" else _no_display()) as display:
         env = dict(os.environ)
         if display:
             env["DISPLAY"] = display
         args = COMMON_FLAGS + GL_FLAGS[gl] + list(extra_args or [])
         with sync_playwright() as p:
             try:
-                ctx = p.chromium.launch_persistent_context(
-                    profile, executable_path=exe, headless=(gl == "swiftshader"), args=args, env=env,
-                    viewport={"width": 800, "height": 800}, timeout=60_000)
+                browser = p.chromium.launch(executable_path=exe, headless=(gl == "swiftshader"), args=args, env=env,
+                                            timeout=60_000)
             except PlaywrightError as exc:
                 raise BrowserError(f"Chromium did not start: {str(exc).splitlines()[0]}") from None
             try:
-                yield ctx
+                yield browser
             finally:
-                ctx.close()
+                browser.close()
 
 
 @contextmanager

@@ -60,20 +60,32 @@ def make_server(args: argparse.Namespace):
         raise ServerError(bundle_missing_message(DEFAULT_BUNDLE))
     motions = args.motions if args.motions is not None else (DEFAULT_MOTIONS if DEFAULT_MOTIONS.is_dir() else None)
     app = create_app(args.avatars, motions, max_upload_bytes=int(args.max_upload_mb * (1 << 20)))
+    sock = listen(args.host, args.port)
+    return werkzeug_server(args.host, args.port, app, threaded=True, fd=sock.fileno()), app
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket (werkzeug would print and exit on a bind error; this raises a one-line error)."""
     try:
-        server = werkzeug_server(args.host, args.port, app, threaded=True)
-    except OSError as exc:
-        raise ServerError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc} "
-                          "(choose another with --port)") from None
+        info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     except (socket.gaierror, UnicodeError, ValueError):
-        raise ServerError(f"cannot listen on {args.host}: not a host name or address of this machine") from None
-    return server, app
+        raise ServerError(f"cannot listen on {host}: not a host name or address of this machine") from None
+    sock = socket.socket(info[0], socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(info[4])
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (choose another port with --port)") \
+            from None
+    return sock
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     server, app = make_server(args)
-    port = server.server_port
+    port = server.socket.getsockname()[1]
     if not is_loopback(args.host):
         print(f"warning: listening on {args.host}: anyone who can reach this machine on port {port} can see the "
               "served avatars", file=sys.stderr)
@@ -84,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"serving {n} avatar{'s' if n != 1 else ''} at http://{shown}:{port}/   (Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
     finally:
         server.server_close()
     return 0
