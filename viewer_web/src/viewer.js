@@ -22,6 +22,7 @@ import { FpsMeter } from './fps.js';
 
 const STYLE = `
 .lam-viewer{position:relative;overflow:hidden;width:100%;height:100%;background:var(--lam-bg,#fff)}
+.lam-viewer [hidden]{display:none!important}
 .lam-viewer canvas{display:block;width:100%;height:100%;touch-action:none;outline:none}
 .lam-viewer .lam-message{position:absolute;inset:0;display:flex;align-items:center;justify-content:center;
  padding:1.5em;text-align:center;font:15px/1.4 system-ui,sans-serif;color:#333;pointer-events:none}
