@@ -15,7 +15,7 @@ import os
 import shutil
 import subprocess
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Iterator
 
@@ -68,9 +68,10 @@ def xvfb_display() -> Iterator[str]:
 
 
 @contextmanager
-def chromium(gl: str = "swiftshader", extra_args: list[str] | None = None) -> Iterator[object]:
+def chromium(gl: str = "swiftshader", extra_args: list[str] | None = None, playwright=None) -> Iterator[object]:
     """A Playwright Browser on the system Chromium with the given GL (a fresh profile each time); closed on
-    exit. ``browser.new_page()`` or ``browser.new_context(viewport=..., has_touch=True)`` from it."""
+    exit. ``browser.new_page()`` or ``browser.new_context(viewport=..., has_touch=True)`` from it.
+    ``playwright``: a running ``sync_playwright()`` to launch from (one process may run only one)."""
     if gl not in GL_MODES:
         raise BrowserError(f"unknown GL '{gl}' (expected {' or '.join(GL_MODES)})")
     try:
@@ -83,7 +84,7 @@ def chromium(gl: str = "swiftshader", extra_args: list[str] | None = None) -> It
         if display:
             env["DISPLAY"] = display
         args = COMMON_FLAGS + GL_FLAGS[gl] + list(extra_args or [])
-        with sync_playwright() as p:
+        with (nullcontext(playwright) if playwright is not None else sync_playwright()) as p:
             try:
                 browser = p.chromium.launch(executable_path=exe, headless=(gl == "swiftshader"), args=args, env=env,
                                             timeout=60_000)

@@ -64,12 +64,6 @@ def folder(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    with chromium("swiftshader") as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
 def server(folder):
     app = create_app([folder / "synthetic.lam", folder / "corrupt.lam"], folder / "motions")
     with serve_in_thread(app) as url:
@@ -87,13 +81,14 @@ def test_browser_matches_the_reference_30_frames(browser, folder, name):
     assert min(f.psnr_fg for f in result.frames) >= 30.0   # the head itself, not only the white around it
 
 
-def test_browser_matches_the_reference_on_llvmpipe(folder):
+def test_browser_matches_the_reference_on_llvmpipe(folder, playwright_instance):
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb is not installed")
     from exporter.verify import builtin_sequence
 
     params = builtin_sequence(100, 30)
-    result = verify_avatar(folder / "synthetic.lam", params[::10], gl="llvmpipe")
+    with chromium("llvmpipe", playwright=playwright_instance) as llvmpipe:
+        result = verify_avatar(folder / "synthetic.lam", params[::10], gl="llvmpipe", ctx=llvmpipe)
     assert "llvmpipe" in result.renderer
     assert min(f.psnr for f in result.frames) >= 35.0
 
