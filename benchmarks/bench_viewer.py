@@ -4,9 +4,10 @@ of the synthetic FLAME-layout avatar written as .lam files.
 
     python benchmarks/run_all.py viewer            # or: python benchmarks/bench_viewer.py [--quick]
 
-Browser frames: deformation + sort in the worker, pipelined with the upload + draw of the previous frame,
-as the live viewer runs; each frame waits for the GPU (a 1-pixel readPixels), so the figure is the real
-cost of a frame on that software GL. "main thread" is the same loop without the worker.
+Browser frames: deformation + sort (in a Worker, or on the main thread), pipelined with the upload + draw of
+the previous frame as the live viewer runs; each frame waits for the GPU (a 1-pixel readPixels), so the
+figure is the real cost of a frame on that software GL. The viewer's default ('auto') is the main thread on
+software GLs, the Worker elsewhere.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def browser_figures(lams: dict[int, Path], gl: str, cameras: dict, frames: int) 
         for levels, lam in lams.items():
             spec = json.loads((lam.parent / f"params_{levels}.json").read_text())
             for worker in (True, False):
-                page, _ = open_viewer(ctx, url, lam.name, query="" if worker else "worker=0")
+                page, _ = open_viewer(ctx, url, lam.name, query="worker=1" if worker else "worker=0")
                 page.evaluate("c => window.lamViewer.setCamera(c)", camera_json(cameras[levels]))
                 out[(levels, worker)] = page.evaluate("p => window.lamViewer.benchmark(p, {pipelined: true})",
                                                       spec["frames"][:frames])

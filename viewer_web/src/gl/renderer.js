@@ -1,12 +1,11 @@
 // WebGL2 splat renderer. The Gaussians' data live in textures 2048 texels wide (texels.js): static colour +
 // opacity and scale, per-frame centre and rotation (RGBA32F), and the draw order (R32UI, far to near). A
-// frame is an optional "project" pass (one fragment per Gaussian computing its screen-space ellipse into two
-// RGBA32F targets, where float render targets exist) and one non-instanced draw of 4 vertices / 6 indices
-// per Gaussian with premultiplied alpha over the background. See shaders.js for the maths.
+// frame is one non-instanced draw of 4 vertices / 6 indices per Gaussian with premultiplied alpha over the
+// background. See shaders.js for the maths.
 
 import { ViewerError } from '../errors.js';
 import { TEX_WIDTH, texelBuffer, textureRows } from '../texels.js';
-import { PROJECT_FS, PROJECT_VS, SPLAT_DIRECT_VS, SPLAT_FS, SPLAT_PROJECTED_VS } from './shaders.js';
+import { SPLAT_FS, SPLAT_VS } from './shaders.js';
 
 export { texelBuffer, textureRows };
 
@@ -39,11 +38,11 @@ const DATA = ['mean', 'quat', 'scale', 'color'];
 export class SplatRenderer {
   /**
    * @param {HTMLCanvasElement|OffscreenCanvas} canvas
-   * @param {{background?: number[], transparent?: boolean, preserveDrawingBuffer?: boolean, project?: boolean}} options
+   * @param {{background?: number[], transparent?: boolean, preserveDrawingBuffer?: boolean}} options
    *   background: RGB in [0, 1] (default white, as the reference renderer); transparent: composite over the
-   *   page instead (premultiplied alpha); project: false forces the single-pass pipeline.
+   *   page instead (premultiplied alpha).
    */
-  constructor(canvas, { background = [1, 1, 1], transparent = false, preserveDrawingBuffer = false, project = true } = {}) {
+  constructor(canvas, { background = [1, 1, 1], transparent = false, preserveDrawingBuffer = false } = {}) {
     this.canvas = canvas;
     const gl = canvas.getContext('webgl2', {
       alpha: transparent, premultipliedAlpha: true, antialias: false, depth: false, stencil: false,
@@ -55,23 +54,22 @@ export class SplatRenderer {
     this.transparent = transparent;
     this.n = 0;
     this.rows = 0;
-    this.useProject = project && !!gl.getExtension('EXT_color_buffer_float');
-    if (this.useProject) {
-      this.project = program(gl, PROJECT_VS, PROJECT_FS, [...DATA, ...CAMERA_UNIFORMS, 'count']);
-      this.splat = program(gl, SPLAT_PROJECTED_VS, SPLAT_FS, ['proj0', 'proj1', 'color', 'size', 'order']);
-    } else {
-      this.splat = program(gl, SPLAT_DIRECT_VS, SPLAT_FS, [...DATA, ...CAMERA_UNIFORMS, 'order']);
-    }
+    this.splat = program(gl, SPLAT_VS, SPLAT_FS, [...DATA, ...CAMERA_UNIFORMS, 'order']);
     this.vao = gl.createVertexArray();
     this.indexBuffer = gl.createBuffer();
     this.textures = {};
-    for (const name of [...DATA, 'order', 'proj0', 'proj1']) this.textures[name] = gl.createTexture();
-    this.fbo = this.useProject ? gl.createFramebuffer() : null;
+    for (const name of [...DATA, 'order']) this.textures[name] = gl.createTexture();
   }
 
-  /** Which pipeline runs: 'project pass + splats' or 'splats'. */
-  get pipeline() {
-    return this.useProject ? 'project pass + splats' : 'splats';
+  /** The GL's renderer string (unmasked where the browser allows). */
+  get rendererName() {
+    const gl = this.gl, ext = gl.getExtension('WEBGL_debug_renderer_info');
+    return String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+  }
+
+  /** True on a CPU rasteriser (SwiftShader, llvmpipe): the "GPU" work then runs on the same cores as JS. */
+  get softwareGL() {
+    return /swiftshader|llvmpipe|softpipe|software|basic render/i.test(this.rendererName);
   }
 
   _allocate(name, internal, format, type, data) {
@@ -106,16 +104,6 @@ export class SplatRenderer {
     this._allocate('mean', gl.RGBA32F, gl.RGBA, gl.FLOAT, null);
     this._allocate('quat', gl.RGBA32F, gl.RGBA, gl.FLOAT, null);
     this._allocate('order', gl.R32UI, gl.RED_INTEGER, gl.UNSIGNED_INT, null);
-    if (this.useProject) {
-      this._allocate('proj0', gl.RGBA32F, gl.RGBA, gl.FLOAT, null);
-      this._allocate('proj1', gl.RGBA32F, gl.RGBA, gl.FLOAT, null);
-      gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
-      gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, this.textures.proj0, 0);
-      gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT1, gl.TEXTURE_2D, this.textures.proj1, 0);
-      const ok = gl.checkFramebufferStatus(gl.FRAMEBUFFER) === gl.FRAMEBUFFER_COMPLETE;
-      gl.bindFramebuffer(gl.FRAMEBUFFER, null);
-      if (!ok) throw new ViewerError('WebGL: float render targets are advertised but incomplete');
-    }
     const idx = new Uint32Array(n * 6);
     for (let i = 0, v = 0; i < n; i++, v += 4) {
       const o = i * 6;
@@ -174,18 +162,6 @@ export class SplatRenderer {
     gl.disable(gl.DITHER);
     gl.disable(gl.BLEND);
     gl.bindVertexArray(this.vao);
-    if (this.n && this.hasOrder && this.useProject) {
-      const pr = this.project;
-      gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
-      gl.drawBuffers([gl.COLOR_ATTACHMENT0, gl.COLOR_ATTACHMENT1]);
-      gl.viewport(0, 0, TEX_WIDTH, this.rows);
-      gl.useProgram(pr.p);
-      this._camera(pr, camera);
-      gl.uniform1ui(pr.u.count, this.n);
-      this._bind(pr, DATA);
-      gl.drawArrays(gl.TRIANGLES, 0, 3);
-      gl.bindFramebuffer(gl.FRAMEBUFFER, null);
-    }
     gl.viewport(0, 0, camera.width, camera.height);
     const [br, bg, bb] = this.background;
     if (this.transparent) gl.clearColor(0, 0, 0, 0); else gl.clearColor(br, bg, bb, 1);
@@ -193,13 +169,8 @@ export class SplatRenderer {
     if (this.n && this.hasOrder) {
       const sp = this.splat;
       gl.useProgram(sp.p);
-      if (this.useProject) {
-        gl.uniform2f(sp.u.size, camera.width, camera.height);
-        this._bind(sp, ['proj0', 'proj1', 'color', 'order']);
-      } else {
-        this._camera(sp, camera);
-        this._bind(sp, [...DATA, 'order']);
-      }
+      this._camera(sp, camera);
+      this._bind(sp, [...DATA, 'order']);
       gl.enable(gl.BLEND);
       gl.blendEquation(gl.FUNC_ADD);
       gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
@@ -224,7 +195,6 @@ export class SplatRenderer {
     for (const t of Object.values(this.textures)) gl.deleteTexture(t);
     gl.deleteBuffer(this.indexBuffer);
     gl.deleteVertexArray(this.vao);
-    if (this.fbo) gl.deleteFramebuffer(this.fbo);
-    for (const pr of [this.project, this.splat]) if (pr) gl.deleteProgram(pr.p);
+    gl.deleteProgram(this.splat.p);
   }
 }

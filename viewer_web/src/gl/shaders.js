@@ -13,11 +13,10 @@
 // software rasterisers. Back-to-front order with ONE, ONE_MINUS_SRC_ALPHA gives the reference's
 // front-to-back sum + T * background.
 //
-// Two pipelines share that code: with renderable float textures, a "project" pass computes each Gaussian's
-// screen-space ellipse once into two RGBA32F textures (one fragment per Gaussian) and the splat pass's vertex
-// shader only reads them; without, the splat pass's vertex shader projects the Gaussian itself (4 times per
-// Gaussian). Splats are drawn non-instanced (4 vertices + 6 indices each, Gaussian = gl_VertexID / 4): some
-// software GLs run every instance of an instanced draw as a draw of its own.
+// Splats are drawn non-instanced (4 vertices + 6 indices each, Gaussian = order[gl_VertexID / 4]): SwiftShader
+// runs every instance of an instanced draw as a draw of its own (5x slower here). Projecting once per
+// Gaussian in a separate pass into float textures was measured too: no faster on llvmpipe or SwiftShader, and
+// an extra render-target switch on phones' tiled GPUs, so each of the 4 vertices projects its Gaussian.
 
 import { TEX_WIDTH, TEX_WIDTH_LOG2 } from '../texels.js';
 
@@ -98,8 +97,8 @@ uint splatIndex() { return texelFetch(u_order, texel(uint(gl_VertexID >> 2)), 0)
 vec2 corner() { int k = gl_VertexID & 3; return vec2(float(k & 1) * 2.0 - 1.0, float(k >> 1) * 2.0 - 1.0); }
 `;
 
-/** Splat pass, projecting in the vertex shader (no float render targets needed). */
-export const SPLAT_DIRECT_VS = `#version 300 es
+/** Splat pass: each vertex projects its Gaussian and places its corner of the rectangle. */
+export const SPLAT_VS = `#version 300 es
 precision highp float;
 precision highp int;
 ${TEXEL}
@@ -111,54 +110,6 @@ void main() {
   if (!projectSplat(idx, mean2d, ax1, ax2, conic)) { gl_Position = vec4(0.0, 0.0, 2.0, 1.0); return; }
   vec2 k = corner();
   emit(mean2d, k.x * ax1 + k.y * ax2, conic, texelFetch(u_color, texel(idx), 0));
-}
-`;
-
-/** Project pass: a full-target triangle; each fragment is one Gaussian (texel i = Gaussian i). */
-export const PROJECT_VS = `#version 300 es
-void main() {
-  vec2 p = vec2(float((gl_VertexID << 1) & 2), float(gl_VertexID & 2));
-  gl_Position = vec4(p * 2.0 - 1.0, 0.0, 1.0);
-}
-`;
-
-export const PROJECT_FS = `#version 300 es
-precision highp float;
-precision highp int;
-${TEXEL}
-${PROJECT}
-uniform uint u_count;
-layout(location = 0) out vec4 out0;   // mean2d.xy, ax1.xy (zero when culled)
-layout(location = 1) out vec4 out1;   // |ax2| / |ax1|, conic
-void main() {
-  uint idx = uint(gl_FragCoord.y) * ${TEX_WIDTH}u + uint(gl_FragCoord.x);
-  vec2 mean2d, ax1, ax2; vec3 conic;
-  if (idx >= u_count || !projectSplat(idx, mean2d, ax1, ax2, conic)) {
-    out0 = vec4(0.0); out1 = vec4(0.0); return;
-  }
-  out0 = vec4(mean2d, ax1);
-  out1 = vec4(length(ax2) / length(ax1), conic);
-}
-`;
-
-/** Splat pass reading the project pass's output. */
-export const SPLAT_PROJECTED_VS = `#version 300 es
-precision highp float;
-precision highp int;
-${TEXEL}
-uniform highp sampler2D u_proj0;
-uniform highp sampler2D u_proj1;
-uniform highp sampler2D u_color;
-uniform vec2 u_size;
-${SPLAT_OUT}
-void main() {
-  uint idx = splatIndex();
-  ivec2 tc = texel(idx);
-  vec4 t0 = texelFetch(u_proj0, tc, 0);
-  vec4 t1 = texelFetch(u_proj1, tc, 0);
-  vec2 k = corner();
-  vec2 ax2 = t1.x * vec2(-t0.w, t0.z);
-  emit(t0.xy, k.x * t0.zw + k.y * ax2, t1.yzw, texelFetch(u_color, tc, 0));
 }
 `;
 
