@@ -62,7 +62,8 @@ class FrameResult:
     frame: int
     psnr: float          # whole image, dB
     psnr_fg: float       # pixels the reference covers (alpha > 1/255), dB
-    browser_ms: float    # renderNow in the page (deform + sort + upload + draw)
+    browser_ms: float    # renderNow in the page (deform + sort + upload + draw), seen from Python
+    reference_ms: float = 0.0  # the reference renderer's frame
 
 
 @dataclass
@@ -156,11 +157,13 @@ def verify_avatar(avatar_path: str | Path, params: FrameParams | None = None, si
                               _page_params(params, i))
                 browser_ms = 1000 * (time.perf_counter() - t0)
                 got = read_canvas(page)[..., :3].astype(np.float32) / 255.0
+                t0 = time.perf_counter()
                 ref = render_posed(posed, camera, frame=i, background=(1.0, 1.0, 1.0), backend=reference_backend)
+                reference_ms = 1000 * (time.perf_counter() - t0)
                 ref_rgb = ref.rgb.clamp(0, 1).numpy()
                 fg = ref.alpha.numpy() > 1 / 255
                 fr = FrameResult(i, psnr(got, ref_rgb), psnr(got, ref_rgb, mask=fg) if fg.any() else float("inf"),
-                                 browser_ms)
+                                 browser_ms, reference_ms)
                 if save_dir is not None:
                     _save_pair(save_dir, i, got, ref_rgb)
                 result.frames.append(fr)

@@ -178,20 +178,45 @@ def test_corrupt_motions_show_readable_errors(browser, server, folder):
     page.close()
 
 
-def test_example_motion_plays_and_unmapped_channels_are_named(browser, server):
+def test_example_motion_plays_pauses_and_names_unmapped_channels(browser, server):
     page = browser.new_page()
-    page.goto(f"{server}?avatar=synthetic.lam&motion=talk")
-    page.wait_for_function("window.document.querySelector('#play') && !document.querySelector('#play').disabled",
-                           timeout=60_000)
+    page.goto(f"{server}?test=1&avatar=synthetic.lam&motion=talk")
+    page.wait_for_function("window.lamViewer && window.lamViewer.ready", timeout=60_000)
     notice = page.locator("#notice").inner_text()
     assert "talk.npz: 180 frames at 30 fps" in notice
-    assert "eyeBlinkLeft" in notice and "eyeBlinkRight" in notice
-    t0 = float(page.locator("#clock").inner_text().split()[0])
+    assert "eyeBlinkLeft" in notice and "eyeBlinkRight" in notice   # a FLAME rig has no blink channels
+    time = "window.lamViewer.viewer.time"
+    t0 = page.evaluate(time)
     page.wait_for_timeout(1500)
-    t1 = float(page.locator("#clock").inner_text().split()[0])
-    assert t1 > t0
-    page.locator("#play").click()   # pause
-    t2 = float(page.locator("#clock").inner_text().split()[0])
+    t1 = page.evaluate(time)
+    assert t1 > t0, "the motion does not play"
+    # hidden page: the clock stops, and resumes when shown again
+    hide = """h => { Object.defineProperty(document, 'hidden', {value: h, configurable: true});
+                     document.dispatchEvent(new Event('visibilitychange')); }"""
+    page.evaluate(hide, True)
+    assert page.evaluate("window.lamViewer.viewer.playing") is False
+    t2 = page.evaluate(time)
     page.wait_for_timeout(800)
-    assert float(page.locator("#clock").inner_text().split()[0]) == t2
+    assert page.evaluate(time) == t2
+    page.evaluate(hide, False)
+    assert page.evaluate("window.lamViewer.viewer.playing") is True
+    page.locator("#play").click()   # pause button
+    assert page.evaluate("window.lamViewer.viewer.playing") is False
+    page.close()
+
+
+def test_official_arkit_curves_parse_in_the_page(browser, server, shared_data):
+    """LAM's official ARKit sequence (973 frames, 52 channels), dropped on the page, parses there; a FLAME rig
+    maps none of its expression channels and says so, the head pose still plays."""
+    path = shared_data / "lam_official" / "arkit_speech_973f.json"
+    if not path.is_file():
+        pytest.skip(f"{path} is not present")
+    page, errors = open_viewer(browser, server, "synthetic.lam")
+    page.locator("#file").set_input_files(str(path))
+    page.wait_for_function("document.querySelector('#notice').textContent.includes('973 frames')", timeout=30_000)
+    notice = page.locator("#notice").inner_text()
+    assert "arkit_speech_973f.json: 973 frames" in notice
+    assert "This avatar has no channel for 44 of them: browDownLeft" in notice
+    assert page.evaluate("window.lamViewer.viewer.playing") is True
+    assert not errors, errors
     page.close()

@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def show(fr):
         print(f"  frame {int(idx[fr.frame]):4d}  PSNR {fr.psnr:6.2f} dB  (head {fr.psnr_fg:6.2f} dB)"
-              f"  browser {fr.browser_ms:6.1f} ms", flush=True)
+              f"  browser {fr.browser_ms:6.1f} ms  reference {fr.reference_ms / 1000:5.2f} s", flush=True)
 
     result = verify_avatar(args.avatar, params, size=args.size, gl=args.gl, yaw_deg=args.yaw, pitch_deg=args.pitch,
                            on_frame=show, reference_backend=args.backend,

@@ -95,12 +95,18 @@ export class LamViewer extends EventTarget {
     if (this.options.controls) {
       this.controls = new OrbitControls(this.canvas, { distance: 1, onChange: () => this._invalidate('view') });
     }
+    // pause the motion clock while the page is hidden, resume it when shown again
     this._onVisibility = () => {
-      if (doc.hidden) this.player.pause(), (this._resumeOnShow = this._wasPlaying);
-      else if (this._resumeOnShow) this.player.play(), (this._resumeOnShow = false);
+      if (doc.hidden) {
+        this._resumeOnShow = this.player.playing;
+        this.player.pause();
+      } else if (this._resumeOnShow) {
+        this._resumeOnShow = false;
+        this.player.play();
+      }
       this._schedule();
     };
-    doc.addEventListener('visibilitychange', () => { this._wasPlaying = this.player.playing; this._onVisibility(); });
+    doc.addEventListener('visibilitychange', this._onVisibility);
     if (typeof ResizeObserver !== 'undefined') {
       this._resize = new ResizeObserver(() => this._invalidate('view'));
       this._resize.observe(this.root);
@@ -377,6 +383,7 @@ export class LamViewer extends EventTarget {
     this._disposed = true;
     if (this._raf) cancelAnimationFrame(this._raf);
     this._resize?.disconnect();
+    this.container.ownerDocument.removeEventListener('visibilitychange', this._onVisibility);
     this.controls?.dispose();
     this.client?.dispose();
     this.renderer?.dispose();
