@@ -216,7 +216,7 @@ def test_official_arkit_curves_parse_in_the_page(browser, server, shared_data):
     page.wait_for_function("document.querySelector('#notice').textContent.includes('973 frames')", timeout=30_000)
     notice = page.locator("#notice").inner_text()
     assert "arkit_speech_973f.json: 973 frames" in notice
-    assert "This avatar has no channel for 44 of them: browDownLeft" in notice
+    assert "The avatar lacks 44 of the motion's channels: browDownLeft" in notice
     assert page.evaluate("window.lamViewer.viewer.playing") is True
     assert not errors, errors
     page.close()

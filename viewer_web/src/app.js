@@ -58,7 +58,7 @@ viewer.addEventListener('motion', (e) => {
   const base = `${source}: ${frames} frames at ${fps.toFixed(fps % 1 ? 2 : 0)} fps`;
   const names = unmapped.length > 8 ? `${unmapped.slice(0, 8).join(', ')} and ${unmapped.length - 8} more` : unmapped.join(', ');
   notice(unmapped.length
-    ? `${base}. This avatar has no channel for ${unmapped.length} of them: ${names} (ignored; the joints always play).`
+    ? `${base}. The avatar lacks ${unmapped.length} of the motion's channels: ${names} (ignored; the joints always play).`
     : base);
 });
 viewer.addEventListener('error', (e) => notice(e.detail.message, true));
