@@ -220,3 +220,49 @@ def test_official_arkit_curves_parse_in_the_page(browser, server, shared_data):
     assert page.evaluate("window.lamViewer.viewer.playing") is True
     assert not errors, errors
     page.close()
+
+
+def test_lam_avatar_element_embeds(browser, server):
+    """The embeddable bundle: <lam-avatar src> loads and draws; a bad src shows its error inside the element."""
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{server}?test=1&avatar=synthetic.lam")
+    page.wait_for_function("window.lamViewer && window.lamViewer.ready", timeout=60_000)
+    page.evaluate("""async () => {
+        await import('/lam-viewer.js');
+        for (const [id, src] of [['good', 'avatars/synthetic.lam'], ['bad', 'avatars/missing.lam']]) {
+            const el = document.createElement('lam-avatar');
+            el.id = id;
+            el.style.cssText = 'width:200px;height:240px';
+            el.setAttribute('no-idle', '');
+            el.setAttribute('src', src);
+            el.addEventListener('load', () => { el.dataset.loaded = '1'; });
+            el.addEventListener('error', (e) => { el.dataset.error = e.detail.message; });
+            document.body.appendChild(el);
+        }
+    }""")
+    page.wait_for_function("document.getElementById('good').dataset.loaded === '1'", timeout=60_000)
+    page.wait_for_function("document.getElementById('bad').dataset.error", timeout=60_000)
+    assert "missing.lam" in page.locator("#bad .lam-message").inner_text()
+    assert "HTTP 404" in page.evaluate("document.getElementById('bad').dataset.error")
+    assert page.evaluate("document.getElementById('good').viewer.avatar.n") == 20018
+    page.evaluate("document.getElementById('good').setParams({pose: {jaw: [0.3, 0, 0]}})")
+    page.evaluate("document.getElementById('good').viewer.renderNow()")
+    assert not errors, errors
+    page.close()
+
+
+def test_lam_verify_command(folder):
+    """lam-verify as a user runs it: exit 0 over the threshold, 1 under it, 2 with one line for a bad file."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "exporter.cli.verify", str(folder / "synthetic.lam"), "--frames", "2", "--size", "128"]
+    ok = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert ok.returncode == 0, ok.stderr
+    assert "OK: PSNR min" in ok.stdout and ok.stdout.count(" frame ") == 2
+    fail = subprocess.run(cmd + ["--min-psnr", "99"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert fail.returncode == 1 and "FAILED" in fail.stderr
+    bad = subprocess.run(cmd[:3] + [str(folder / "corrupt.lam")], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr

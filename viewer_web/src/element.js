@@ -13,7 +13,10 @@ function parseColor(s) {
   return [(v >> 16) / 255, ((v >> 8) & 255) / 255, (v & 255) / 255];
 }
 
-export class LamAvatarElement extends HTMLElement {
+// (a plain base class where there is no DOM, so that importing the bundle in Node or a worker does not throw)
+const Base = typeof HTMLElement !== 'undefined' ? HTMLElement : class {};
+
+export class LamAvatarElement extends Base {
   static get observedAttributes() { return ['src', 'motion', 'fps']; }
 
   connectedCallback() {
