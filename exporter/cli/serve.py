@@ -82,6 +82,15 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def lan_address() -> str | None:
+    """This machine's address as its own name resolves (no packet is sent), unless that is loopback."""
+    try:
+        addr = socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return None
+    return None if is_loopback(addr) else addr
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     server, app = make_server(args)
@@ -94,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         shown = f"[{shown}]"
     n = len(app.config["LAM_AVATARS"])
     print(f"serving {n} avatar{'s' if n != 1 else ''} at http://{shown}:{port}/   (Ctrl-C to stop)", flush=True)
+    if args.host in ("0.0.0.0", "::"):
+        lan = lan_address()
+        if lan:
+            print(f"from a phone on the same network: http://{lan}:{port}/", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
