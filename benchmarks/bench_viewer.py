@@ -6,8 +6,7 @@ of the synthetic FLAME-layout avatar written as .lam files.
 
 Browser frames: deformation + sort (in a Worker, or on the main thread), pipelined with the upload + draw of
 the previous frame as the live viewer runs; each frame waits for the GPU (a 1-pixel readPixels), so the
-figure is the real cost of a frame on that software GL. The viewer's default ('auto') is the main thread on
-software GLs, the Worker elsewhere.
+figure is the real cost of a frame on that software GL. The viewer's default is the Worker.
 """
 
 from __future__ import annotations

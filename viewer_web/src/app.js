@@ -1,7 +1,7 @@
 // The page lam-serve shows (static/index.html): avatar picker, example motions, play/pause/scrub, FPS
 // counter, open/drop a .lam or a motion file, readable errors. With ?test=1 it exposes window.lamViewer for
 // lam-verify and the browser tests: {ready, error, setCamera, setParams, renderNow, readPixels, stats}.
-// Query: ?avatar=NAME  ?motion=NAME  ?fps=1  ?worker=0|1 (default: auto)  ?test=1
+// Query: ?avatar=NAME  ?motion=NAME  ?fps=1  ?worker=0 (deform on the main thread)  ?test=1
 
 import { describeError } from './errors.js';
 import { LamViewer } from './viewer.js';
@@ -14,7 +14,7 @@ const test = q.get('test') === '1';
 const MAX_UPLOAD = 64 << 20;
 
 const viewer = new LamViewer($('stage'), {
-  idle: !test, fps: q.get('fps') === '1', worker: q.has('worker') ? q.get('worker') !== '0' : 'auto', preserveDrawingBuffer: test,
+  idle: !test, fps: q.get('fps') === '1', worker: q.get('worker') !== '0', preserveDrawingBuffer: test,
 });
 $('fps').checked = q.get('fps') === '1';
 

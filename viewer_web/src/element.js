@@ -1,4 +1,4 @@
-// <lam-avatar src="avatar.lam" motion="talk.json" autoplay idle fps background="#ffffff"></lam-avatar>
+// <lam-avatar src="avatar.lam" motion="talk.json" autoplay fps no-idle no-controls background="#ffffff"></lam-avatar>
 // A custom element around LamViewer: the element's `viewer` property is the LamViewer, and load(),
 // setParams(), play(), pause() are forwarded. Errors show inside the element and fire an 'error' event.
 

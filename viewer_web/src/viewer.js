@@ -43,13 +43,12 @@ export class LamViewer extends EventTarget {
   /**
    * @param {HTMLElement} container the viewer fills it
    * @param {object} options background ([r, g, b] in [0, 1] or 'transparent'; default white), maxPixelRatio
-   *   (2), maxPixels (2.5e6), controls (true), idle (true), fps (false), preserveDrawingBuffer, worker ('auto':
-   *   a Worker deforms and sorts, except on a software GL, where the rasteriser already uses every core and the
-   *   main thread is measured faster; true / false force it)
+   *   (2), maxPixels (2.5e6), controls (true), idle (true), fps (false), preserveDrawingBuffer, worker (true:
+   *   deformation and sorting in a Worker; false: on the main thread)
    */
   constructor(container, options = {}) {
     super();
-    this.options = { background: [1, 1, 1], maxPixelRatio: 2, maxPixels: 2.5e6, controls: true, idle: true, worker: 'auto', fps: false, ...options };
+    this.options = { background: [1, 1, 1], maxPixelRatio: 2, maxPixels: 2.5e6, controls: true, idle: true, worker: true, fps: false, ...options };
     this.container = container;
     const doc = container.ownerDocument;
     injectStyle(doc);
@@ -129,8 +128,7 @@ export class LamViewer extends EventTarget {
 
   async setAvatar(avatar) {
     if (!this.renderer) throw new ViewerError('WebGL2 is not available');
-    const w = this.options.worker;
-    const client = new DeformClient(avatar, { worker: w === 'auto' ? !this.renderer.softwareGL : !!w });
+    const client = new DeformClient(avatar, { worker: !!this.options.worker });
     await client.init();
     if (this.client) this.client.dispose();
     this.client = client;

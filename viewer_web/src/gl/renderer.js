@@ -61,17 +61,6 @@ export class SplatRenderer {
     for (const name of [...DATA, 'order']) this.textures[name] = gl.createTexture();
   }
 
-  /** The GL's renderer string (unmasked where the browser allows). */
-  get rendererName() {
-    const gl = this.gl, ext = gl.getExtension('WEBGL_debug_renderer_info');
-    return String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
-  }
-
-  /** True on a CPU rasteriser (SwiftShader, llvmpipe): the "GPU" work then runs on the same cores as JS. */
-  get softwareGL() {
-    return /swiftshader|llvmpipe|softpipe|software|basic render/i.test(this.rendererName);
-  }
-
   _allocate(name, internal, format, type, data) {
     const gl = this.gl;
     gl.bindTexture(gl.TEXTURE_2D, this.textures[name]);
