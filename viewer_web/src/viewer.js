@@ -43,12 +43,13 @@ export class LamViewer extends EventTarget {
   /**
    * @param {HTMLElement} container the viewer fills it
    * @param {object} options background ([r, g, b] in [0, 1] or 'transparent'; default white), maxPixelRatio
-   *   (2), maxPixels (2.5e6), controls (true), idle (true), fps (false), preserveDrawingBuffer, worker (true:
+   *   (2), maxPixels (2.5e6), adaptive (true: lower the resolution while animation runs under 40 fps),
+   *   controls (true), idle (true), fps (false), preserveDrawingBuffer, worker (true:
    *   deformation and sorting in a Worker; false: on the main thread)
    */
   constructor(container, options = {}) {
     super();
-    this.options = { background: [1, 1, 1], maxPixelRatio: 2, maxPixels: 2.5e6, controls: true, idle: true, worker: true, fps: false, ...options };
+    this.options = { background: [1, 1, 1], maxPixelRatio: 2, maxPixels: 2.5e6, adaptive: true, controls: true, idle: true, worker: true, fps: false, ...options };
     this.container = container;
     const doc = container.ownerDocument;
     injectStyle(doc);
@@ -74,6 +75,8 @@ export class LamViewer extends EventTarget {
     this.ready = null;
     this._raf = 0;
     this._gen = 0;
+    this._resolution = 1;   // adaptive: lowered while animation runs under 40 fps (see _adapt)
+    this._adaptFrom = 0;
     this._idleStart = performance.now();
     this._stats = { deformMs: 0, sortMs: 0, uploadMs: 0, drawMs: 0, mode: '' };
     const transparent = this.options.background === 'transparent';
@@ -245,7 +248,7 @@ export class LamViewer extends EventTarget {
     if (this.fixedCamera) return this.fixedCamera;
     const r = this.root.getBoundingClientRect();
     const cssW = Math.max(1, r.width), cssH = Math.max(1, r.height);
-    let dpr = Math.min(globalThis.devicePixelRatio || 1, this.options.maxPixelRatio);
+    let dpr = Math.min(globalThis.devicePixelRatio || 1, this.options.maxPixelRatio) * this._resolution;
     const px = cssW * cssH * dpr * dpr;
     if (px > this.options.maxPixels) dpr *= Math.sqrt(this.options.maxPixels / px);
     const w = Math.max(1, Math.round(cssW * dpr)), h = Math.max(1, Math.round(cssH * dpr));
@@ -315,6 +318,7 @@ export class LamViewer extends EventTarget {
       this._upload(result);
       this._draw(this.fixedCamera ? camera : this.camera());
       this.fps.frame(now);
+      this._adapt(now);
       if (this.options.fps) this._showFps();
       this.dispatchEvent(new CustomEvent('frame', { detail: { time: this.player.time } }));
     }
@@ -336,6 +340,17 @@ export class LamViewer extends EventTarget {
     this._schedule();
   }
 
+  /** Adaptive resolution: while animating, if the frame rate stays under 40 fps for 2 s, draw 15% fewer
+   * pixels per axis (down to half the capped device pixel ratio); back up while it stays over 58 fps. */
+  _adapt(now) {
+    if (!this.options.adaptive || this.fixedCamera || !this.animating) { this._adaptFrom = now; return; }
+    if (now - this._adaptFrom < 2000) return;
+    this._adaptFrom = now;
+    const fps = this.fps.fps;
+    if (fps < 40 && this._resolution > 0.5) this._resolution = Math.max(0.5, this._resolution * 0.85);
+    else if (fps > 58 && this._resolution < 1) this._resolution = Math.min(1, this._resolution / 0.85);
+  }
+
   _upload(r) {
     const t0 = performance.now();
     if (r.deformed) this.renderer.setPose(r.means, r.quats);
@@ -354,7 +369,8 @@ export class LamViewer extends EventTarget {
 
   _showFps() {
     const s = this._stats;
-    this.fpsBox.textContent = `${this.fps.fps.toFixed(0)} fps  ${this.avatar.n.toLocaleString('en')} splats\n`
+    const c = this.canvas;
+    this.fpsBox.textContent = `${this.fps.fps.toFixed(0)} fps  ${this.avatar.n.toLocaleString('en')} splats  ${c.width}x${c.height}\n`
       + `deform ${s.deformMs.toFixed(1)} ms, sort ${s.sortMs.toFixed(1)} ms (${s.mode})`;
   }
 
