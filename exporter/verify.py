@@ -1,4 +1,6 @@
-"""Verification of the browser viewer against the reference renderer (``lam-verify``).
+"""Verification of the browser viewer against the reference renderer (``lam-verify``, the tests, the
+benchmark): serve the avatar, drive the page's test hook (``?test=1``) through frames with a fixed camera,
+read the canvas back and compare it with :func:`lam_core.render.render_posed` of the same frames.
 
 :func:`builtin_sequence` is the parameter sequence used when no motion is given: every frame moves the global
 rotation, translation, neck, jaw and eyes (so the pose correctives are active) and the expression channels,
@@ -7,12 +9,18 @@ with amplitudes a real performance reaches.
 
 from __future__ import annotations
 
+import base64
 import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
 from lam_core import FrameParams
+from lam_core.errors import LamError
 
 
 def builtin_sequence(n_expr: int, frames: int = 30, n_joints: int = 5) -> FrameParams:
@@ -40,15 +48,6 @@ def builtin_sequence(n_expr: int, frames: int = 30, n_joints: int = 5) -> FrameP
 
 
 # ------------------------------------------------------------------------------------------------ the check
-
-import base64  # noqa: E402
-import json  # noqa: E402
-import time  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Callable  # noqa: E402
-
-from lam_core.errors import LamError  # noqa: E402
 
 PAGE_TIMEOUT_MS = 120_000
 
