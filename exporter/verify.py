@@ -100,8 +100,15 @@ def open_viewer(ctx, base_url: str, avatar_name: str, timeout_ms: int = PAGE_TIM
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{base_url}?test=1&avatar={quote(avatar_name)}" + (f"&{query}" if query else ""))
-    page.wait_for_function("window.lamViewer && window.lamViewer.ready", timeout=timeout_ms)
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        page.goto(f"{base_url}?test=1&avatar={quote(avatar_name)}" + (f"&{query}" if query else ""))
+        page.wait_for_function("window.lamViewer && window.lamViewer.ready", timeout=timeout_ms)
+    except PlaywrightError as exc:
+        page.close()
+        detail = f" ({errors[0]})" if errors else ""
+        raise VerifyError(f"the viewer page did not get ready: {str(exc).splitlines()[0]}{detail}") from None
     err = page.evaluate("window.lamViewer.error")
     if err:
         raise VerifyError(f"the viewer page could not load the avatar: {err}")
@@ -136,6 +143,10 @@ def verify_avatar(avatar_path: str | Path, params: FrameParams | None = None, si
     from lam_core.metrics import psnr
     from lam_core.render import render_posed
 
+    from exporter.server import DEFAULT_BUNDLE, bundle_missing_message
+
+    if not (DEFAULT_BUNDLE / "index.html").is_file():
+        raise VerifyError(bundle_missing_message(DEFAULT_BUNDLE))
     avatar_path = Path(avatar_path)
     avatar = read_lam(avatar_path).avatar
     if params is None:

@@ -7,7 +7,6 @@ import base64
 import io
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import shutil
-from urllib.parse import quote
 
 import numpy as np
 import pytest
