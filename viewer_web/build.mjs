@@ -17,6 +17,7 @@ mkdirSync(tmp, { recursive: true });
 const common = { bundle: true, format: 'esm', target: ['es2020', 'chrome80', 'safari15', 'firefox90'], minify: true, legalComments: 'none', logLevel: 'warning' };
 const worker = await build({ ...common, entryPoints: [join(here, 'src/deform_worker.js')], write: false });
 const workerSource = worker.outputFiles[0].text;
+if (/\bexport\b|\bimport\s*[({*"']|import\.meta/.test(workerSource)) throw new Error('the worker bundle must be a classic script');
 await build({
   ...common,
   entryPoints: { 'lam-viewer': join(here, 'src/index.js'), app: join(here, 'src/app.js') },

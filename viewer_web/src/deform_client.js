@@ -11,8 +11,9 @@ function createWorker() {
   if (typeof Worker === 'undefined') return null;
   try {
     if (typeof __LAM_WORKER_SOURCE__ === 'string') {
+      // the bundled worker has no imports or exports: a classic worker, which every WebGL2 browser runs
       const url = URL.createObjectURL(new Blob([__LAM_WORKER_SOURCE__], { type: 'text/javascript' }));
-      return new Worker(url, { type: 'module' });
+      return new Worker(url);
     }
     return new Worker(new URL('./deform_worker.js', import.meta.url), { type: 'module' });
   } catch {
