@@ -259,3 +259,57 @@ def test_empty_scene_and_rgb_uint8():
 def test_gsplat_backend_without_cuda_is_a_clear_error():
     with pytest.raises(RenderError, match="CUDA"):
         render_gaussians(**random_scene(0, 1, cam()), camera=cam(), backend="gsplat")
+
+
+def test_result_does_not_depend_on_the_block_size(monkeypatch):
+    """Transmittance and the stop carry over from one block of Gaussians to the next."""
+    import lam_core.render.cpu as cpu
+
+    rng = np.random.default_rng(7)
+    scene = random_scene(8, 50, cam())
+    scene["opacities"] = rng.uniform(0.6, 1.0, 50)
+    scene["scales"] = scene["scales"] * 3
+    ref = render_np(scene, cam())
+    for block in (1, 3, 7):
+        monkeypatch.setattr(cpu, "BLOCK", block)
+        monkeypatch.setattr(cpu, "MAX_BLOCK", block)
+        out = assert_matches_oracle(scene, cam())
+        torch.testing.assert_close(out.rgb, ref.rgb, atol=2e-6, rtol=0)
+        torch.testing.assert_close(out.alpha, ref.alpha, atol=2e-6, rtol=0)
+
+
+def test_gsplat_backend_call_without_a_gpu(monkeypatch):
+    """The gsplat call's plumbing (runs everywhere; gsplat's kernels themselves need CUDA): classic mode, RGB and
+    expected depth, unpacked, our near/far/eps2d/tile size, the background with a zero depth channel, and the
+    signature of the installed gsplat."""
+    import inspect
+
+    gsplat = pytest.importorskip("gsplat")
+    from lam_core.render.gsplat_backend import rasterize_gsplat
+
+    signature = inspect.signature(gsplat.rasterization)
+    names = signature.parameters
+    seen = {}
+
+    def fake(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        seen.update(bound.arguments)
+        w, h = bound.arguments["width"], bound.arguments["height"]
+        colors = torch.arange(h * w * 4, dtype=torch.float32).reshape(1, h, w, 4)
+        return colors, torch.full((1, h, w, 1), 0.5), {}
+
+    monkeypatch.setattr(gsplat, "rasterization", fake)
+    scene = {k: torch.tensor(v, dtype=torch.float32) for k, v in random_scene(0, 4, cam(8, 6)).items()}
+    viewmat, K = torch.eye(4), torch.tensor(cam(8, 6).K(), dtype=torch.float32)
+    rgb, alpha, depth = rasterize_gsplat(scene["means"], scene["quats"], scene["scales"], scene["colors"],
+                                         scene["opacities"], viewmat, K, 8, 6, torch.tensor([0.1, 0.2, 0.3]),
+                                         0.01, 1e10)
+    assert {"rasterize_mode", "render_mode", "packed", "eps2d", "tile_size", "backgrounds"} <= set(names)
+    assert seen["rasterize_mode"] == "classic" and seen["render_mode"] == "RGB+ED" and seen["packed"] is False
+    assert seen["eps2d"] == 0.3 and seen["tile_size"] == 16
+    assert seen["near_plane"] == 0.01 and seen["far_plane"] == 1e10
+    assert seen["viewmats"].shape == (1, 4, 4) and seen["Ks"].shape == (1, 3, 3)
+    assert seen["backgrounds"].tolist() == [pytest.approx([0.1, 0.2, 0.3])]
+    assert seen["colors"].shape == (4, 3) and seen["quats"].shape == (4, 4)
+    assert rgb.shape == (6, 8, 3) and alpha.shape == (6, 8) and depth.shape == (6, 8)
+    assert depth[0, 0].item() == 3.0 and rgb[0, 1].tolist() == [4.0, 5.0, 6.0]

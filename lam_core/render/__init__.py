@@ -125,3 +125,7 @@ def render_posed(posed, camera, frame: int = 0, background=(1.0, 1.0, 1.0), back
 
 
 __all__ = ["BACKENDS", "RenderError", "RenderOutput", "render_gaussians", "render_posed", "resolve_backend"]
+
+from .frames import render_frames  # noqa: E402  (frames.py uses the names above)
+
+__all__ += ["render_frames"]

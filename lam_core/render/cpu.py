@@ -28,8 +28,10 @@ from .projection import ALPHA_THRESHOLD, Projected
 TILE = 16
 T_MIN = 1e-4
 MAX_ALPHA = 0.999
-BLOCK = 32                # Gaussians per step of the front-to-back loop
-PIXELS_PER_STEP = 1 << 16  # tiles x 256 pixels processed at once (memory ~ PIXELS_PER_STEP * BLOCK * 4 B per array)
+BLOCK = 32                 # fewest Gaussians per step of the front-to-back loop (finished tiles drop out between steps)
+MAX_BLOCK = 2048           # most Gaussians per step, used when few tiles are still busy
+STEP_ELEMENTS = 1 << 21    # pixels x Gaussians per step (memory ~ 8 MB per temporary array)
+PIXELS_PER_STEP = 1 << 16  # tiles x 256 pixels processed together
 
 
 def tile_ranges(proj: Projected, width: int, height: int, tile: int = TILE) -> tuple[Tensor, ...]:
@@ -88,14 +90,12 @@ def rasterize(proj: Projected, opacities: Tensor, features: Tensor, background: 
         ca, cb, cc = (torch.cat([proj.conics[:, k], proj.conics.new_zeros(1)]) for k in range(3))
         op = torch.cat([opacities.to(torch.float32), opacities.new_zeros(1, dtype=torch.float32)])
         feats = torch.cat([features.to(torch.float32), features.new_zeros(1, d, dtype=torch.float32)])
-        local = torch.arange(tile * tile)
-        lx, ly = (local % tile).to(torch.float32) + 0.5, (local // tile).to(torch.float32) + 0.5
         busy = torch.nonzero(counts).squeeze(1)
         busy = busy[torch.sort(counts[busy], stable=True).indices]   # similar lengths share a step
         per_step = max(1, PIXELS_PER_STEP // (tile * tile))
         for s in range(0, len(busy), per_step):
             tiles = busy[s:s + per_step]
-            c, tt = _composite_tiles(tiles, gids, starts, counts, tw, tile, lx, ly, width, height,
+            c, tt = _composite_tiles(tiles, gids, starts, counts, tw, tile, width, height,
                                      mx, my, ca, cb, cc, op, feats, n)
             out[tiles] = c + tt[..., None] * out[tiles]
             t_out[tiles] = tt
@@ -104,38 +104,53 @@ def rasterize(proj: Projected, opacities: Tensor, features: Tensor, background: 
     return img[:height, :width], alpha[:height, :width]
 
 
-def _composite_tiles(tiles, gids, starts, counts, tw, tile, lx, ly, width, height,
-                     mx, my, ca, cb, cc, op, feats, n):
+def _composite_tiles(tiles, gids, starts, counts, tw, tile, width, height, mx, my, ca, cb, cc, op, feats, n):
     """Front-to-back compositing of a set of tiles, BLOCK Gaussians at a time; returns (colour (T, P, D)
-    without background, final transmittance (T, P))."""
+    without background, final transmittance (T, P)), pixels in row-major order within each tile."""
     n_t, n_p, d = len(tiles), tile * tile, feats.shape[1]
-    px = ((tiles % tw) * tile).to(torch.float32)[:, None] + lx      # (T, P) pixel centres
-    py = ((tiles // tw) * tile).to(torch.float32)[:, None] + ly
-    inside = (px < width) & (py < height)
+    ox = ((tiles % tw) * tile).to(torch.float32)                      # tile origins
+    oy = ((tiles // tw) * tile).to(torch.float32)
+    centres = torch.arange(tile, dtype=torch.float32) + 0.5           # pixel centres within a tile
+    inside = ((oy[:, None, None] + centres[:, None]) < height) & ((ox[:, None, None] + centres) < width)
     acc = torch.zeros(n_t, n_p, d)
     t_out = torch.ones(n_t, n_p)
-    t_run = torch.where(inside, 1.0, 0.0)   # transmittance including the Gaussian that finished a pixel
+    t_run = inside.reshape(n_t, n_p).to(torch.float32)  # transmittance including a pixel's stopping Gaussian
     cnt, st = counts[tiles], starts[tiles]
     rows = torch.arange(n_t)
-    arange_b = torch.arange(BLOCK)
-    for k0 in range(0, int(cnt.max()), BLOCK):
+    k0, k_end = 0, int(cnt.max())
+    while k0 < k_end:
         live = (cnt > k0) & (t_run > T_MIN).any(1)
         if not bool(live.any()):
             break
         r = rows[live]
-        k = k0 + arange_b
+        a = len(r)
+        # few busy tiles (small images, tiles that never fill up): bigger steps, fewer Python iterations
+        block = max(BLOCK, min(MAX_BLOCK, STEP_ELEMENTS // (a * n_p)))
+        k = k0 + torch.arange(block)
+        k0 += block
         valid = k[None, :] < cnt[r, None]
         g = torch.where(valid, gids[(st[r, None] + k).clamp_max(len(gids) - 1)], n)   # (A, B)
-        dx = mx[g][:, None, :] - px[r][:, :, None]                  # (A, P, B)
-        dy = my[g][:, None, :] - py[r][:, :, None]
-        sigma = 0.5 * (ca[g][:, None, :] * dx * dx + cc[g][:, None, :] * dy * dy) + cb[g][:, None, :] * dx * dy
-        alpha = torch.clamp_max(op[g][:, None, :] * torch.exp(-sigma), MAX_ALPHA)
-        alpha = torch.where((sigma >= 0) & (alpha >= ALPHA_THRESHOLD), alpha, 0.0)
-        t_all = torch.cumprod(torch.cat([t_run[r][..., None], 1.0 - alpha], -1), -1)  # (A, P, B+1)
-        t_before, t_after = t_all[..., :-1], t_all[..., 1:]
-        drawn = t_after > T_MIN
-        w = torch.where(drawn, alpha * t_before, 0.0)
+        # sigma = 0.5 a dx^2 + b dx dy + 0.5 c dy^2 with d = mean - pixel, separable over a tile's columns/rows
+        dx = (mx[g] - ox[r, None])[:, None, :] - centres[None, :, None]              # (A, 16 columns, B)
+        dy = (my[g] - oy[r, None])[:, None, :] - centres[None, :, None]              # (A, 16 rows, B)
+        nsx = -0.5 * ca[g][:, None, :] * dx * dx
+        nsy = -0.5 * cc[g][:, None, :] * dy * dy
+        nbdx = -cb[g][:, None, :] * dx
+        nsigma = (nsy[:, :, None, :] + nsx[:, None, :, :]).addcmul_(dy[:, :, None, :], nbdx[:, None, :, :])
+        nsigma = nsigma.reshape(a, n_p, block)                                        # -sigma
+        # exp() of very negative numbers is ~10x slower (denormals); below -40 alpha is skipped anyway
+        alpha = torch.exp(nsigma.clamp_min(-40.0)).mul_(op[g][:, None, :]).clamp_max_(MAX_ALPHA)
+        alpha.masked_fill_((alpha < ALPHA_THRESHOLD) | (nsigma > 0), 0.0)            # skipped Gaussians
+        # transmittance before/after each Gaussian, multiplied in gsplat's order: T_k = T_{k-1} (1 - alpha_k)
+        t_all = torch.empty(a, n_p, block + 1)
+        t_all[..., 0] = t_run[r]
+        torch.sub(1.0, alpha, out=t_all[..., 1:])
+        t_all.cumprod_(-1)
+        # the Gaussian that would take T to 1e-4 or below, and all after it, are not composited; as T only
+        # decreases they form a suffix of the block
+        stopped = t_all[..., 1:] <= T_MIN
+        w = alpha.mul_(t_all[..., :-1]).masked_fill_(stopped, 0.0)
         acc[r] += torch.bmm(w, feats[g])
-        t_out[r] = torch.minimum(t_out[r], torch.where(drawn, t_after, 1.0).amin(-1))
-        t_run[r] = t_after[..., -1]
+        t_out[r] = torch.minimum(t_out[r], t_all[..., 1:].masked_fill(stopped, 2.0).amin(-1))
+        t_run[r] = t_all[..., -1]
     return acc, t_out
