@@ -16,7 +16,7 @@ from typing import Sequence
 
 from exporter.cli import EXIT_OK, entry_point
 from exporter.lamfile import read_lam
-from exporter.lamfile.inspect import format_summary, summary
+from exporter.lamfile.summary import format_summary, summary
 from exporter.lamfile.reader import inspect_lam
 
 

@@ -146,6 +146,9 @@ def parse(data: bytes | memoryview) -> Container:
 
 
 def _parse_json(raw: bytes) -> dict:
+    values = raw.count(b"[") + raw.count(b"{") + raw.count(b",")
+    if values > spec.MAX_HEADER_VALUES:
+        raise LamFileError(f"header holds more than {spec.MAX_HEADER_VALUES} JSON values")
     try:
         header = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

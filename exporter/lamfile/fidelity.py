@@ -81,10 +81,10 @@ def render_psnr(ref: GaussianAvatar, test: GaussianAvatar, params: FrameParams, 
     from lam_core.render import render_posed
 
     a, b = ref.animate(params), test.animate(params)
-    centre = ref.canonical_means()
+    framing = a.means.reshape(-1, 3).numpy()  # every frame's centres: the moving head stays in view
     out = []
     for i, yaw in enumerate(probe_yaws(params.batch)):
-        cam = avatar_camera(centre, yaw_deg=yaw, size=size)
+        cam = avatar_camera(framing, yaw_deg=yaw, size=size)
         ra = render_posed(a, cam, frame=i, backend=backend).rgb
         rb = render_posed(b, cam, frame=i, backend=backend).rgb
         out.append(float(psnr(ra, rb)))

@@ -40,17 +40,41 @@ def linear(x: np.ndarray, bits: int) -> tuple[np.ndarray, dict]:
     return q.reshape(x.shape), {"kind": "linear", "min": [float(v) for v in lo], "step": [float(v) for v in step]}
 
 
-def log_table(x: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Positive values -> indices into a table of 2**bits log-uniformly spaced values (float32)."""
+def _lloyd_max(lx: np.ndarray, n: int, iterations: int = 12) -> np.ndarray:
+    """A 1-D codebook of ``n`` levels minimising squared error, started from the quantiles."""
+    levels = np.unique(np.quantile(lx, (np.arange(n) + 0.5) / n))
+    for _ in range(iterations):
+        edges = (levels[1:] + levels[:-1]) / 2
+        cell = np.searchsorted(edges, lx)
+        sums = np.bincount(cell, weights=lx, minlength=len(levels))
+        counts = np.bincount(cell, minlength=len(levels))
+        levels = np.unique(np.where(counts > 0, sums / np.maximum(counts, 1), levels))
+    return levels
+
+
+def log_table(x: np.ndarray, bits: int, kind: str = "log_uniform") -> tuple[np.ndarray, np.ndarray, dict]:
+    """Positive values -> indices into a table of at most 2**bits float32 values: log-uniformly spaced over
+    the values' range (``log_uniform``), or the Lloyd-Max levels of their logarithms (``lloyd``, with an even
+    backbone over the range)."""
     x = np.asarray(x, dtype=np.float64)
     if x.size and x.min() <= 0:
         raise ValueError("log table: values must be positive")
     n = 1 << bits
     lo, hi = (np.log(x.min()), np.log(x.max())) if x.size else (0.0, 0.0)
-    table = np.exp(np.linspace(lo, hi, n)).astype(np.float32)
+    if kind == "lloyd" and x.size:
+        # Lloyd-Max levels of the log scales, fitted together with an even backbone of pseudo-samples (a fifth
+        # as many as the scales) so that no part of the range is left without levels
+        lx = np.log(x).ravel()
+        backbone = np.linspace(lo, hi, max(len(lx) // 5, 2))
+        table = np.unique(np.exp(_lloyd_max(np.concatenate([lx, backbone]), n)).astype(np.float32))
+    else:
+        table = np.exp(np.linspace(lo, hi, n)).astype(np.float32)
+    n = len(table)
     lt = np.log(table.astype(np.float64))
     # nearest in log space: search the sorted table, compare both neighbours
     lx = np.log(x) if x.size else x
+    if n == 1:
+        return np.zeros(x.shape, np.uint8), table, {"kind": "table", "table": "scale_table"}
     i = np.clip(np.searchsorted(lt, lx), 1, n - 1)
     q = np.where(np.abs(lx - lt[i - 1]) <= np.abs(lt[i] - lx), i - 1, i)
     q = q.astype(np.uint8 if bits <= 8 else np.uint16)

@@ -10,6 +10,7 @@ scales), so whatever a reader returns is safe to animate.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from math import prod
 
@@ -344,11 +345,18 @@ def chunk_infos(container: Container) -> tuple[ChunkInfo, ...]:
 
 def _load(path: str | os.PathLike) -> bytes:
     try:
-        size = os.path.getsize(path)
-        if size > spec.MAX_FILE_BYTES:
-            raise LamFileError(f"{path}: {size} bytes; the limit for a .lam file is {spec.MAX_FILE_BYTES}")
+        st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            raise LamFileError(f"{path}: is a directory, not a .lam file")
+        if not stat.S_ISREG(st.st_mode):
+            raise LamFileError(f"{path}: is not a regular file")
+        if st.st_size > spec.MAX_FILE_BYTES:
+            raise LamFileError(f"{path}: {st.st_size} bytes; the limit for a .lam file is {spec.MAX_FILE_BYTES}")
         with open(path, "rb") as f:
-            return f.read(spec.MAX_FILE_BYTES + 1)
+            data = f.read(st.st_size + 1)
+        if len(data) > st.st_size:
+            raise LamFileError(f"{path}: the file grew while it was read")
+        return data
     except IsADirectoryError:
         raise LamFileError(f"{path}: is a directory, not a .lam file") from None
     except FileNotFoundError:

@@ -27,7 +27,8 @@ FLAG_DEFLATE = 1
 
 # caps (both readers; the writer refuses to write beyond them)
 MAX_FILE_BYTES = 1 << 30
-MAX_HEADER_BYTES = 16 << 20
+MAX_HEADER_BYTES = 4 << 20
+MAX_HEADER_VALUES = 1 << 15      # JSON values in the header ('[', '{' and ',' counted, strings included)
 MAX_CHUNKS = 256
 MAX_RAW_BYTES = 1 << 30           # all chunks' raw (decompressed) bytes together
 RAW_EXPANSION = 16                # ... and at most this many times the file size, plus RAW_SLACK
@@ -36,7 +37,7 @@ MAX_GAUSSIANS = 1 << 24
 MAX_VERTICES = 1 << 24
 MAX_FACES = 1 << 25
 MAX_JOINTS = 1024
-MAX_CHANNELS = 16384
+MAX_CHANNELS = 8192
 MAX_NAME_CHARS = 256
 MAX_BIND_K = 16
 MAX_SKIN_K = 16

@@ -39,18 +39,22 @@ class Quantisation:
     vertex_bits: int = 16      # base mesh rest vertices, linear over the bounding box
     color_bits: int = 8        # RGB, linear per channel
     opacity_bits: int = 8
-    scale_bits: int = 8        # index into a log-uniform table of 2**bits scales
+    scale_bits: int = 8        # index into a table of 2**bits scales ...
+    scale_table: str = "lloyd"  # ... the Lloyd-Max levels of log scale, or "log_uniform" (evenly spaced)
+    rotation: str = "smallest3"  # 32-bit smallest-three, or "f32" (four floats)
     basis_bits: int = 8        # expression bases and pose correctives: i8 or i16 per entry ...
     basis_step: float | None = None  # ... scaled per channel to its range (None) or by one absolute step
     skin_k: int = 8            # LBS weights kept per base vertex (the largest; renormalised)
 
     def __post_init__(self) -> None:
-        for key, lo, hi in (("offset_bits", 8, 16), ("vertex_bits", 8, 16), ("color_bits", 8, 16),
-                            ("opacity_bits", 8, 16), ("scale_bits", 4, 16), ("basis_bits", 4, 16),
+        for key, lo, hi in (("offset_bits", 8, 16), ("vertex_bits", 8, 16), ("color_bits", 4, 16),
+                            ("opacity_bits", 4, 16), ("scale_bits", 4, 16), ("basis_bits", 4, 16),
                             ("skin_k", 1, spec.MAX_SKIN_K)):
             v = getattr(self, key)
             if type(v) is not int or not lo <= v <= hi:
                 raise ValueError(f"quantisation: {key} = {v!r}, expected an integer in {lo}..{hi}")
+        if self.scale_table not in ("log_uniform", "lloyd") or self.rotation not in ("smallest3", "f32"):
+            raise ValueError(f"quantisation: scale_table {self.scale_table!r} / rotation {self.rotation!r} unknown")
         if self.basis_step is not None and not (np.isfinite(self.basis_step) and self.basis_step > 0):
             raise ValueError(f"quantisation: basis_step = {self.basis_step!r}, expected a positive number")
 
@@ -220,10 +224,11 @@ def encode_lam(avatar: GaussianAvatar, *, lossless: bool = False, quantisation: 
         gaus["offset"] = qz.linear(g.offsets, q.offset_bits)
         gaus["color"] = qz.linear(g.colors, q.color_bits)
         gaus["opacity"] = qz.linear(g.opacities, q.opacity_bits)
-        sq, table, enc = qz.log_table(g.scales, q.scale_bits)
+        sq, table, enc = qz.log_table(g.scales, q.scale_bits, q.scale_table)
         gaus["scale"] = (sq, enc)
         gaus["scale_table"] = (table, raw)
-        gaus["rotation"] = qz.smallest3(g.rotations)
+        gaus["rotation"] = qz.smallest3(g.rotations) if q.rotation == "smallest3" else \
+            (np.asarray(g.rotations, dtype=np.float32), raw)
     chunks[spec.GAUS] = gaus
 
     # binding of the Gaussians to the base mesh
@@ -309,8 +314,8 @@ def encode_lam(avatar: GaussianAvatar, *, lossless: bool = False, quantisation: 
         header["thumbnail"] = header_thumb
     try:
         return pack(header, payloads)
-    except (TypeError, ValueError) as exc:  # meta that is not JSON
-        _fail(f"the metadata is not JSON ({exc})")
+    except (TypeError, ValueError) as exc:  # meta that is not JSON, names that are not valid Unicode
+        _fail(f"the metadata or a name is not JSON-encodable UTF-8 ({exc})")
 
 
 def write_lam(path: str | os.PathLike, avatar: GaussianAvatar, **options) -> int:

@@ -19,7 +19,8 @@ const FLAG_DEFLATE = 1;
 
 export const LIMITS = Object.freeze({
   MAX_FILE_BYTES: 2 ** 30,
-  MAX_HEADER_BYTES: 16 * 2 ** 20,
+  MAX_HEADER_BYTES: 4 * 2 ** 20,
+  MAX_HEADER_VALUES: 2 ** 15,
   MAX_CHUNKS: 256,
   MAX_RAW_BYTES: 2 ** 30,
   RAW_EXPANSION: 16,
@@ -28,7 +29,7 @@ export const LIMITS = Object.freeze({
   MAX_VERTICES: 2 ** 24,
   MAX_FACES: 2 ** 25,
   MAX_JOINTS: 1024,
-  MAX_CHANNELS: 16384,
+  MAX_CHANNELS: 8192,
   MAX_NAME_CHARS: 256,
   MAX_BIND_K: 16,
   MAX_SKIN_K: 16,
@@ -153,6 +154,12 @@ export function parseContainer(input) {
   if (nChunks > LIMITS.MAX_CHUNKS) fail(`${nChunks} chunks declared; the limit is ${LIMITS.MAX_CHUNKS}`);
   const headerBytes = buf.subarray(pos, pos + headerLen);
   if (crc32(headerBytes, crc32(buf.subarray(0, 20))) !== crc) fail('header checksum mismatch (the file is corrupt)');
+  let values = 0;  // bounds what JSON.parse may allocate: '[', '{' and ',' (in strings too) counted
+  for (let i = 0; i < headerBytes.length; i++) {
+    const b = headerBytes[i];
+    if (b === 0x5b || b === 0x7b || b === 0x2c) values++;
+  }
+  if (values > LIMITS.MAX_HEADER_VALUES) fail(`header holds more than ${LIMITS.MAX_HEADER_VALUES} JSON values`);
   let header;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
@@ -233,7 +240,24 @@ export async function inflate(stored, rawLen, what) {
     fail(`chunk ${what}: deflate stream does not hold exactly the declared ${rawLen} bytes`);
   }
   if (n !== rawLen) fail(`chunk ${what}: deflate stream does not hold exactly the declared ${rawLen} bytes`);
+  // Some DecompressionStream implementations ignore bytes after the end of the stream; the stream must end
+  // with the Adler-32 of its output, so junk appended after it shows as a mismatch here.
+  const k = stored.length - 4;
+  const tail = k >= 0 ? ((stored[k] << 24) | (stored[k + 1] << 16) | (stored[k + 2] << 8) | stored[k + 3]) >>> 0 : -1;
+  if (tail !== adler32(out)) fail(`chunk ${what}: bytes after the end of the deflate stream`);
   return out;
+}
+
+function adler32(bytes) {
+  let a = 1;
+  let b = 0;
+  for (let i = 0; i < bytes.length;) {
+    const end = Math.min(i + 5552, bytes.length);
+    for (; i < end; i++) { a += bytes[i]; b += a; }
+    a %= 65521;
+    b %= 65521;
+  }
+  return ((b << 16) | a) >>> 0;
 }
 
 // ---------------------------------------------------------------------------------------------- array tables
@@ -278,7 +302,7 @@ export function checkTable(tag, table, rawLen) {
 }
 
 function viewArrays(tag, items, raw) {
-  const out = {};
+  const out = Object.create(null);  // array names come from the file: no prototype to collide with
   let at = 0;
   for (const it of items) {
     for (let k = at; k < it.at; k++) if (raw[k]) fail(`chunk ${tag}: padding before array '${it.name}' is not zero`);
