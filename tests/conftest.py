@@ -93,3 +93,26 @@ def flame_pickle(tmp_path_factory, flame_arrays) -> Path:
     path = tmp_path_factory.mktemp("flame") / "generic_model.pkl"
     write_flame_pickle(flame_arrays, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    """One Playwright driver for the whole session (its sync API cannot be started twice in a process)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the Python package playwright is not installed")
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance):
+    """The system Chromium, headless on SwiftShader WebGL2, shared by the browser tests."""
+    from exporter.browser import BrowserError, chromium
+
+    try:
+        with chromium("swiftshader", playwright=playwright_instance) as b:
+            yield b
+    except BrowserError as exc:
+        pytest.skip(str(exc))

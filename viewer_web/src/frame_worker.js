@@ -1,0 +1,57 @@
+// What the deformation worker does, independent of where it runs (a Worker, or the main thread when
+// workers are unavailable): deform the Gaussians for the frame's parameters and sort them for the view.
+import { checkAvatar } from './avatar.js';
+import { Deformer } from './deform.js';
+import { describeError } from './errors.js';
+import { DepthSorter } from './sort.js';
+import { texelBuffer } from './texels.js';
+
+export class FrameWorker {
+  handle(msg) {
+    try {
+      if (msg.type === 'init') {
+        this.avatar = checkAvatar(msg.avatar);
+        this.deformer = new Deformer(this.avatar);
+        this.sorter = new DepthSorter(this.avatar.n);
+        this.means = null;
+        return { message: { type: 'ready' }, transfer: [] };
+      }
+      if (msg.type === 'frame') return this.frame(msg);
+      return null;
+    } catch (err) {
+      return { message: { type: 'error', id: msg.id, message: describeError(err) }, transfer: [] };
+    }
+  }
+
+  frame({ id, params, view, means, quats, order }) {
+    const t0 = performance.now();
+    const transfer = [order.buffer];
+    const message = { type: 'frame', id, deformed: false, order };
+    if (params || !this.means) {
+      if (!this.means) {
+        this.means = texelBuffer(this.avatar.n);
+        this.quats = texelBuffer(this.avatar.n);
+      }
+      this.deformer.deform(params ?? this.zeroParams(), this.means, this.quats);
+      message.deformed = true;
+    }
+    if (message.deformed && means && quats) {
+      // the private copy stays here for later re-sorts; the buffers go to the main thread for upload
+      means.set(this.means);
+      quats.set(this.quats);
+      message.means = means;
+      message.quats = quats;
+      transfer.push(means.buffer, quats.buffer);
+    }
+    const t1 = performance.now();
+    this.sorter.sort(this.means, 4, view, order);
+    message.deformMs = t1 - t0;
+    message.sortMs = performance.now() - t1;
+    return { message, transfer };
+  }
+
+  zeroParams() {
+    const a = this.avatar;
+    return { expr: new Float32Array(a.exprNames.length), pose: new Float32Array(a.parents.length * 3), translation: new Float32Array(3) };
+  }
+}
