@@ -2,7 +2,8 @@
 
 * lam-verify's comparison with the reference renderer, 30 frames of the built-in sequence (global rotation,
   translation, neck, jaw, eyes, expressions, pose correctives): >= 35 dB on every frame; a few frames on Mesa
-  llvmpipe too. AVATARS lists the avatars checked: add the photo exporter's output there when it exists.
+  llvmpipe too, for each avatar in AVATARS: a synthetic FLAME-layout avatar and one exported from the example
+  photo by the default reconstructor (the open head).
 * a phone-sized touch viewport: loads without console errors, a one-finger drag orbits, a pinch zooms;
 * corrupt avatar and motion files give a readable message in the page;
 * example motions play and the page says which channels the avatar lacks.
@@ -41,8 +42,20 @@ pytestmark = [
 ]
 
 # name -> function(folder) writing a .lam there and returning its path
+def _photo_avatar(d):
+    from PIL import Image
+    from skimage import data
+
+    from exporter.photo_export import export_photo
+
+    photo = d / "astronaut.png"
+    Image.fromarray(data.astronaut()).save(photo)
+    return export_photo(photo, d / "astronaut.lam").output
+
+
 AVATARS = {
     "synthetic-flame-20k": lambda d: _write(d / "synthetic.lam", synthetic_avatar(1)),
+    "photo-open-head-20k": _photo_avatar,
 }
 
 
