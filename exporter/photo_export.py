@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from lam_core.atomic import OutputError, atomic_path
+from lam_core.atomic import OutputError, atomic_path, check_writable
 
 POINTS = {"20k": 1, "80k": 2}
 
@@ -53,14 +53,7 @@ def check_output(path: str | os.PathLike, suffixes: tuple[str, ...]) -> Path:
     p = Path(path)
     if p.suffix.lower() not in suffixes:
         raise OutputError(f"{p}: expected a file name ending in {' or '.join(suffixes)}")
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputError(f"cannot write {p}: directory {parent} does not exist")
-    if p.is_dir():
-        raise OutputError(f"cannot write {p}: it is a directory")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"cannot write {p}: directory {parent} is not writable")
-    return p
+    return check_writable(p)
 
 
 def _thumbnail(rgb: np.ndarray, face_points: np.ndarray, size: int = 128) -> bytes:

@@ -19,10 +19,9 @@ class OutputError(LamError):
     """An output path cannot be written."""
 
 
-@contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path in the target's directory (same suffix, so writers that look at the
-    extension still work); on normal exit it is renamed to ``path``, on any exception it is removed."""
+def check_writable(path: str | os.PathLike) -> Path:
+    """``path`` as a Path if a file can be written there (its directory exists and is writable, and it is
+    not a directory itself); OutputError otherwise. Tools call it on every output before doing any work."""
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
@@ -31,7 +30,15 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise OutputError(f"cannot write {target}: it is a directory")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"cannot write {target}: directory {parent} is not writable")
-    tmp = parent / f".{target.stem}.tmp-{secrets.token_hex(4)}{target.suffix}"
+    return target
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path in the target's directory (same suffix, so writers that look at the
+    extension still work); on normal exit it is renamed to ``path``, on any exception it is removed."""
+    target = check_writable(path)
+    tmp = target.parent / f".{target.stem}.tmp-{secrets.token_hex(4)}{target.suffix}"
     try:
         yield tmp
         if not tmp.exists():
