@@ -8,7 +8,6 @@ FLAME's licence forbids redistributing it: the user brings the file, by argument
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import scipy.sparse as sp
 
 from . import safe_pickle
 from .errors import ModelFileError
+from .npz import load_npz
 from .head_model import JOINT_NAMES, HeadModel, flame_expr_names, parents_from_kintree
 
 FLAME_ENV = "LAM_FLAME_MODEL"
@@ -39,13 +39,7 @@ def resolve_flame_path(path: str | os.PathLike | None = None) -> Path:
 
 
 def _read_npz(path: Path) -> dict[str, object]:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except ValueError as exc:
-        raise ModelFileError(f"{path}: unsupported npz ({exc}); object arrays are not allowed") from None
-    except (OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
-        raise ModelFileError(f"{path}: corrupt npz ({exc})") from None
+    return load_npz(path, ModelFileError)
 
 
 def read_flame_arrays(path: str | os.PathLike | None = None) -> tuple[Path, dict[str, object]]:

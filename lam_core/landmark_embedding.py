@@ -13,7 +13,6 @@ Two sources:
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from scipy.spatial import cKDTree
 
 from .errors import ModelFileError
 from .head_model import HeadModel, LandmarkEmbedding
+from .npz import load_npz
 from .reconstruct.pose import similarity_procrustes
 
 NOSE_TIP = 1
@@ -31,11 +31,9 @@ ICP_ITERATIONS = 12
 def load_landmark_embedding(path: str | os.PathLike, model: HeadModel) -> LandmarkEmbedding:
     """Read a MICA-style MediaPipe landmark embedding for ``model``; every index and shape is checked."""
     p = Path(path)
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            d = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ModelFileError(f"{p}: cannot read landmark embedding ({exc})") from None
+    if not p.is_file():
+        raise ModelFileError(f"landmark embedding not found: {p}")
+    d = load_npz(p, ModelFileError, max_bytes=64 << 20)
     for key in ("lmk_face_idx", "lmk_b_coords", "landmark_indices"):
         if key not in d:
             raise ModelFileError(f"{p}: missing key '{key}'")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,13 +29,15 @@ import torch
 from .atomic import atomic_path
 from .errors import MotionFileError
 from .head_model import flame_expr_names
+from .npz import load_npz
 from .params import FrameParams
 
 FLAME_KEYS = ("expr", "rotation", "neck_pose", "jaw_pose", "eyes_pose", "translation")
 DEFAULT_FPS = 30.0
 MAX_FRAMES = 1_000_000
 MAX_CHANNELS = 4096
-MAX_FILE_BYTES = 512 << 20
+MAX_FILE_BYTES = 256 << 20     # a motion file on disk (JSON is parsed whole: keep it bounded)
+MAX_NPZ_BYTES = 1 << 30        # the arrays of an npz motion, uncompressed
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,17 +89,9 @@ class Motion:
 # ----------------------------------------------------------------------------------------------- FLAME layouts
 
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise MotionFileError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB")
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except MotionFileError:
-        raise
-    except ValueError as exc:
-        raise MotionFileError(f"{path}: not a plain npz ({exc})") from None
-    except (OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
-        raise MotionFileError(f"{path}: cannot read npz ({exc})") from None
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise MotionFileError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB")
+    return load_npz(path, MotionFileError, max_bytes=MAX_NPZ_BYTES)
 
 
 def _flame_arrays(d: dict[str, np.ndarray], where: Path, single_frame: bool) -> dict[str, np.ndarray]:
