@@ -36,7 +36,8 @@ FLAME_KEYS = ("expr", "rotation", "neck_pose", "jaw_pose", "eyes_pose", "transla
 DEFAULT_FPS = 30.0
 MAX_FRAMES = 1_000_000
 MAX_CHANNELS = 4096
-MAX_FILE_BYTES = 256 << 20     # a motion file on disk (JSON is parsed whole: keep it bounded)
+MAX_FILE_BYTES = 256 << 20     # an npz motion file on disk
+MAX_JSON_BYTES = 32 << 20      # a JSON motion is parsed whole (~20 Python objects per byte at worst): ~20K frames
 MAX_NPZ_BYTES = 1 << 30        # the arrays of an npz motion, uncompressed
 
 
@@ -204,8 +205,8 @@ def load_frame_files(files: list[Path], fps: float, source: str) -> Motion:
 
 def _read_json(path: Path) -> object:
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise MotionFileError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB")
+        if path.stat().st_size > MAX_JSON_BYTES:
+            raise MotionFileError(f"{path}: larger than {MAX_JSON_BYTES >> 20} MiB, the limit for JSON motions")
         with open(path, "rb") as f:
             return json.loads(f.read())
     except MotionFileError:
