@@ -3,7 +3,9 @@
     lam-serve avatar.lam [more.lam ...] [--host 127.0.0.1] [--port 8000] [--motions DIR]
 
 Binds 127.0.0.1 unless ``--host`` says otherwise (``--host 0.0.0.0`` lets phones on the same network connect;
-it prints a warning). ``--port 0`` takes a free port. Prints the URL to open.
+it prints a warning). ``--port 0`` takes a free port. Prints the URL to open. Serves MediaPipe's face tracking
+files from the installed npm package at ``/mediapipe/`` (the page's "Use camera"; browsers allow cameras on
+http://localhost and https only).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Sequence
 
 from exporter.cli import entry_point
 from exporter.server import DEFAULT_BUNDLE, DEFAULT_MAX_UPLOAD, DEFAULT_MOTIONS, ServerError, bundle_missing_message, \
-    create_app
+    create_app, face_mesh_dir
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,7 +61,12 @@ def make_server(args: argparse.Namespace):
     if not (DEFAULT_BUNDLE / "index.html").is_file():
         raise ServerError(bundle_missing_message(DEFAULT_BUNDLE))
     motions = args.motions if args.motions is not None else (DEFAULT_MOTIONS if DEFAULT_MOTIONS.is_dir() else None)
-    app = create_app(args.avatars, motions, max_upload_bytes=int(args.max_upload_mb * (1 << 20)))
+    face_mesh = face_mesh_dir()
+    if face_mesh is None:
+        print("warning: the npm package @mediapipe/face_mesh is not installed (run `npm ci`): the page's camera "
+              "button will say so", file=sys.stderr)
+    app = create_app(args.avatars, motions, max_upload_bytes=int(args.max_upload_mb * (1 << 20)),
+                     static_mounts={"mediapipe": face_mesh} if face_mesh else None)
     sock = listen(args.host, args.port)
     return werkzeug_server(args.host, args.port, app, threaded=True, fd=sock.fileno()), app
 

@@ -64,12 +64,23 @@ function bump(points, centre, dir, radius, amp) {
   return out;
 }
 
+/** A blink: the upper lid comes down to meet the lower lid (which rises a little). */
+function lidClose(p, upper, lower) {
+  const out = new Float64Array(478 * 3);
+  upper.forEach((u, k) => {
+    const l = lower[k], gap = p[l * 3 + 1] - p[u * 3 + 1];
+    out[u * 3 + 1] = 0.8 * gap;
+    out[l * 3 + 1] = -0.15 * gap;
+  });
+  return out;
+}
+
 /** ARKit-like patterns on the face cloud (displacement at coefficient 1, metres). */
 function arkitPatterns(p, withJawOpen) {
   const at = (i) => [p[i * 3], p[i * 3 + 1], p[i * 3 + 2]];
   const pats = {
-    eyeBlinkLeft: bump(p, on(0.032, 0.034), [0, -1, 0], 0.008, 0.006),
-    eyeBlinkRight: bump(p, on(-0.032, 0.034), [0, -1, 0], 0.008, 0.006),
+    eyeBlinkLeft: lidClose(p, [466, 388, 387, 386, 385, 384, 398], [249, 390, 373, 374, 380, 381, 382]),
+    eyeBlinkRight: lidClose(p, [246, 161, 160, 159, 158, 157, 173], [7, 163, 144, 145, 153, 154, 155]),
     mouthSmileLeft: bump(p, on(0.025, -0.048), [0.5, 0.6, -0.2], 0.012, 0.006),
     mouthSmileRight: bump(p, on(-0.025, -0.048), [-0.5, 0.6, -0.2], 0.012, 0.006),
     browInnerUp: bump(p, on(0, 0.05), [0, 1, 0], 0.015, 0.005),

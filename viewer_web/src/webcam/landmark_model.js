@@ -20,6 +20,15 @@ export const IRIS_LEFT = 473;    // the subject's left eye (landmarks 263..362),
 export const EYE_CORNERS_RIGHT = [33, 133];
 export const EYE_CORNERS_LEFT = [263, 362];
 export const DEFAULT_EYE_RADIUS = 0.012;
+// the face's outline (MediaPipe's FACEMESH_FACE_OVAL): silhouette estimates that follow the jaw and the
+// cheeks poorly, so they count less in the expression solve
+// eyelid pairs (upper, lower) across the middle of each eye (lam_core/open_head/landmarks.py)
+export const LID_PAIRS_RIGHT = Object.freeze([[160, 144], [159, 145], [158, 153]]);
+export const LID_PAIRS_LEFT = Object.freeze([[387, 373], [386, 374], [385, 380]]);
+// inner-lip pairs (upper, lower) across the mouth: their gap measures how far the mouth is open
+export const LIP_PAIRS = Object.freeze([[13, 14], [82, 87], [312, 317], [81, 178], [311, 402]]);
+export const FACE_OVAL = Object.freeze([10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378,
+  400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109]);
 
 export const ARKIT_NAMES = Object.freeze([
   'eyeBlinkLeft', 'eyeLookDownLeft', 'eyeLookInLeft', 'eyeLookOutLeft', 'eyeLookUpLeft', 'eyeSquintLeft',
@@ -39,6 +48,9 @@ const LANDMARK_CHANNEL = /^lmk_(\d{3})_([xyz])$/;
 /** Options of buildLandmarkModel (all optional). */
 export const MODEL_DEFAULTS = Object.freeze({
   zWeight: 0.5,          // MediaPipe's relative depth is noisier than x, y
+  contourWeight: 0.2,    // the face outline's landmarks in the expression solve (the others count 1)
+  blinkPrior: 4,         // weight of each eye's opening (lid gap), relative to its blink channel's own data
+  jawPrior: 3,           // weight of the mouth's opening (inner-lip gap), relative to the jaw's own data
   regularisation: 0.002, // ridge on the solved channels, relative to each channel's own data term
   rigidScale: 0.0015,    // metres: landmarks that the rig moves by this much count half in the head pose
   jawRange: [-0.05, 0.6],
@@ -109,6 +121,7 @@ export function buildLandmarkModel(avatar, options = {}) {
   const rest = landmarkPositions(lm, avatar.vertices);
   const exprWeight = new Float64Array(n);
   for (let i = 0; i < n; i++) exprWeight[i] = lm.ids[i] < N_FACE && rowOf[lm.ids[i]] === i ? 1 : 0;
+  for (const id of FACE_OVAL) if (rowOf[id] >= 0) exprWeight[rowOf[id]] *= opt.contourWeight;
   const axis = [1, 1, opt.zWeight];
 
   // --- per-channel displacement at the landmarks: norms first (to choose), then dense columns
@@ -224,6 +237,24 @@ export function buildLandmarkModel(avatar, options = {}) {
     eyes = { joints: [eyeL, eyeR], iris: irisRows, corners, radius: count ? radius / count : DEFAULT_EYE_RADIUS };
   }
 
+  // --- gap measures: the vertical opening of the eyes (upper - lower lid, summed over pairs across each
+  // eye) and of the mouth (inner lips). MediaPipe follows these openings better than the landmarks' motion
+  // around them (head turns and its depth estimate blur the lids; the chin lags the lips), so the solver
+  // counts each opening once more as an equation of its own, weighted like the channel it measures.
+  const gaps = [];
+  const pairsOf = (pairs) => pairs.map(([u, l]) => [rowOf[u], rowOf[l]]);
+  for (const [name, pairs] of [['eyeBlinkLeft', LID_PAIRS_LEFT], ['eyeBlinkRight', LID_PAIRS_RIGHT]]) {
+    const k = names.indexOf(name), rows = pairsOf(pairs);
+    if (k >= 0 && colOf[k] >= 0 && rows.every(([u, l]) => u >= 0 && l >= 0)) {
+      gaps.push({ name, rows: Int32Array.from(rows.flat()), col: colOf[k], prior: opt.blinkPrior });
+    }
+  }
+  const lips = pairsOf(LIP_PAIRS);
+  const jawOpenCol = names.indexOf('jawOpen') >= 0 ? colOf[names.indexOf('jawOpen')] : -1;
+  if (lips.every(([u, l]) => u >= 0 && l >= 0) && (solveJaw || jawOpenCol >= 0)) {
+    gaps.push({ name: 'mouth', rows: Int32Array.from(lips.flat()), col: solveJaw ? -1 : jawOpenCol, prior: opt.jawPrior });
+  }
+
   // --- head-pose weights: landmarks the rig cannot move count fully, mobile ones less
   const rigid = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -248,6 +279,6 @@ export function buildLandmarkModel(avatar, options = {}) {
     solve: { channels: Int32Array.from(solveList), lo, hi, basis, gram, reg },
     copy: { channels: Int32Array.from(copy.map((c) => c.k)), row: Int32Array.from(copy.map((c) => c.row)),
       axis: Int32Array.from(copy.map((c) => c.axis)), gain: Float64Array.from(gains) },
-    jaw, eyes, kind, unused,
+    jaw, eyes, gaps, kind, unused,
   };
 }

@@ -17,6 +17,13 @@
 //      Steps 2-3 run twice: the pose correction is composed into the similarity and the jaw re-linearised.
 //   4. landmark channels (the open head): what the solved part does not explain, g_i - sum_k e_k D_ik,
 //      copied into the lmk_NNN_* channels (exact: the rig then reproduces the observed landmarks).
+//      Priors tie what MediaPipe measures best to the channel it measures: the opening of each eye (upper
+//      minus lower lid, summed across the eye) to its eyeBlink channel, the mouth's (inner lips) to the jaw
+//      (or jawOpen): lambda (value - target)^2, the target being the opening the user shows (less what the
+//      other channels open, for the mouth) over what this one opens per unit. Head turns and MediaPipe's depth blur the
+//      lids' motion but not their gap; the chin lags the lips (on the test clip the chin moves 35-45% of
+//      the truth, the lips 85-90%). (Adding the openings as plain extra equations lets other channels
+//      absorb them: measured worse, jaw gain 0.64, blink false positives.)
 //   5. gaze: the iris centres' displacement relative to the eye corners, as eye rotations.
 //   6. the head rotation relative to the calibration pose; One Euro smoothing of everything.
 // Pure and synchronous (no DOM): Node unit-tests it.
@@ -51,7 +58,7 @@ export class FaceSolver {
     this.nf = RIGID + S;                       // fixed columns: pose correction + channels
     this.nx = this.nf + (model.jaw ? 1 : 0);   // + the jaw
     const n3 = n * 3;
-    for (const k of ['q', 'p', 'd', 'target', 'J0', 'Jp', 'Jm', 'jcol']) this[k] = new Float64Array(n3);
+    for (const k of ['q', 'p', 'd', 'target', 'J0', 'Jp', 'Jm', 'Jg', 'jcol']) this[k] = new Float64Array(n3);
     this.cols = new Float64Array(RIGID * n3);  // pose-correction columns (set at calibration)
     this.x = new Float64Array(this.nx);
     this.H = new Float64Array(this.nx * this.nx);
@@ -207,9 +214,60 @@ export class FaceSolver {
     }
     for (let a = 0; a < RIGID; a++) H0[a * nf + a] *= 1 + 1e-9;
     for (let c = 0; c < S; c++) H0[(RIGID + c) * nf + RIGID + c] += m.solve.reg[c];
+    // opening priors (landmark_model.js gaps): lambda (value - target)^2 on the measured channel (an
+    // eyeBlink, jawOpen) or the jaw; gD: how much each column opens the gap
+    const jd = m.jaw ? this._jawSlope() : null;
+    let djj0 = 0;
+    if (jd) for (let i = 0; i < n; i++) djj0 += w[i] * (ax[0] * jd[i * 3] ** 2 + ax[1] * jd[i * 3 + 1] ** 2 + ax[2] * jd[i * 3 + 2] ** 2);
+    this.gaps = [];
+    for (const g of m.gaps) {
+      const gD = new Float64Array(S);
+      for (let c = 0; c < S; c++) gD[c] = this._gapOf(col(RIGID + c), g.rows);
+      const own = g.col >= 0 ? gD[g.col] : jd ? this._gapOf(jd, g.rows) : 0;
+      if (!(Math.abs(own) > 1e-6)) continue;
+      const lambda = g.prior * (g.col >= 0 ? m.solve.gram[g.col * S + g.col] : djj0);
+      if (g.col >= 0) H0[(RIGID + g.col) * nf + RIGID + g.col] += lambda;
+      this.gaps.push({ rows: g.rows, col: g.col, eye: g.name !== 'mouth', gD, own, lambda });
+    }
     this.L0.set(H0);
     if (!cholesky(this.L0, nf)) throw new Error('webcam solver: the landmark model is degenerate');
     this.x.fill(0);
+  }
+
+  /** Sum over the (upper, lower) row pairs of v[upper].y - v[lower].y (v: n*3 values). */
+  _gapOf(v, rows) {
+    let s = 0;
+    for (let k = 0; k < rows.length; k += 2) s += v[rows[k] * 3 + 1] - v[rows[k + 1] * 3 + 1];
+    return s;
+  }
+
+  /** The rig's gap over the row pairs at jaw angle theta with the current channel values: the jaw's
+   * displacement plus the channels' displacement turned by the jaw's skinning (y of M_i(theta) E_i). */
+  _mouthGap(theta, rows) {
+    const m = this.model, n = m.n, S = this.S, B = m.solve.basis, wj = m.jaw.weight;
+    const J = this._jawDisplacement(theta, this.Jg);
+    const c = Math.cos(theta) - 1, s = Math.sin(theta);
+    let gap = 0;
+    for (let k = 0; k < rows.length; k++) {
+      const i = rows[k];
+      let ey = 0, ez = 0;
+      for (let e = 0; e < S; e++) {
+        const v = this.x[RIGID + e];
+        if (v !== 0) { ey += v * B[(e * n + i) * 3 + 1]; ez += v * B[(e * n + i) * 3 + 2]; }
+      }
+      const y = J[i * 3 + 1] + ey + wj[i] * (c * ey - s * ez);
+      gap += k % 2 === 0 ? y : -y;
+    }
+    return gap;
+  }
+
+  /** dJ/dtheta at theta = 0 (the jaw's column at rest). */
+  _jawSlope() {
+    const n3 = this.model.n * 3, a = new Float64Array(n3), b = new Float64Array(n3);
+    this._jawDisplacement(JAW_STEP, a);
+    this._jawDisplacement(-JAW_STEP, b);
+    for (let i = 0; i < n3; i++) a[i] = (a[i] - b[i]) / (2 * JAW_STEP);
+    return a;
   }
 
   /** The jaw's exact displacement of every landmark at angle theta (pose correctives, then skinning). */
@@ -301,6 +359,30 @@ export class FaceSolver {
         bj += wi * (ax[0] * jc[k] * t[k] + ax[1] * jc[k + 1] * t[k + 1] + ax[2] * jc[k + 2] * t[k + 2]);
       }
       djj = djj * (1 + 1e-9) + 1e-14;
+    }
+    // opening priors: the target is the opening the user shows, less what the jaw opens (and, for the
+    // mouth, the other solved channels: values of the last round), over what the measured one opens per unit.
+    // (The eyes' targets ignore the other channels: measured, subtracting eyeWide/squint brought back the
+    // blink's false positives during head turns and jaw motion.)
+    if (this.gaps.length) {
+      const Jg = jaw ? this._jawDisplacement(th, this.Jg) : null;
+      for (const g of this.gaps) {
+        let rest = this._gapOf(this.d, g.rows);
+        if (g.col >= 0 && !g.eye) for (let c = 0; c < S; c++) if (c !== g.col) rest -= this.x[RIGID + c] * g.gD[c];
+        if (g.col >= 0) {
+          if (Jg) rest -= this._gapOf(Jg, g.rows);
+          const target = Math.max(this.lo[RIGID + g.col], Math.min(this.hi[RIGID + g.col], rest / g.own));
+          b[RIGID + g.col] += g.lambda * target;
+        } else if (jaw) {
+          // the angle at which the rig's lips, opened by the jaw and the other channels' displacement E
+          // (turned by the jaw's skinning), part as far as the user's: one Newton step from theta0
+          const f = (theta) => this._mouthGap(theta, g.rows);
+          const f0 = f(th), slope = (f(th + 1e-3) - f(th - 1e-3)) / 2e-3;
+          const target = Math.max(jaw.lo, Math.min(jaw.hi, Math.abs(slope) > 1e-6 ? th + (this._gapOf(this.d, g.rows) - f0) / slope : th));
+          djj += g.lambda;
+          bj += g.lambda * target;
+        }
+      }
     }
     // unconstrained solution by block elimination of the jaw (the fixed block's factor is precomputed)
     const y1 = this.y1, y2 = this.y2, x = this.x;
