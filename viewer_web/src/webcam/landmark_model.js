@@ -53,7 +53,7 @@ export const MODEL_DEFAULTS = Object.freeze({
   jawPrior: 3,           // weight of the mouth's opening (inner-lip gap), relative to the jaw's own data
   regularisation: 0.002, // ridge on the solved channels, relative to each channel's own data term
   rigidScale: 0.0015,    // metres: landmarks that the rig moves by this much count half in the head pose
-  jawRange: [-0.05, 0.6],
+  jawRange: [0, 0.6],    // radians: the calibrated neutral has the mouth closed
   freeRange: 5,          // |value| bound of unbounded (non-ARKit) channels
 });
 
