@@ -51,7 +51,7 @@ export const MODEL_DEFAULTS = Object.freeze({
   contourWeight: 0.2,    // the face outline's landmarks in the expression solve (the others count 1)
   blinkPrior: 4,         // weight of each eye's opening (lid gap), relative to its blink channel's own data
   jawPrior: 3,           // weight of the mouth's opening (inner-lip gap), relative to the jaw's own data
-  regularisation: 0.002, // ridge on the solved channels, relative to each channel's own data term
+  regularisation: 5e-4,  // ridge on the solved channels, relative to each channel's own data term
   rigidScale: 0.0015,    // metres: landmarks that the rig moves by this much count half in the head pose
   jawRange: [0, 0.6],    // radians: the calibrated neutral has the mouth closed
   freeRange: 5,          // |value| bound of unbounded (non-ARKit) channels
