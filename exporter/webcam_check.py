@@ -30,7 +30,8 @@ from lam_core.motion import Motion
 
 from .webcam_clip import BLINK_TIMES, BLINK_WIDTH, DURATION, SEGMENTS, Clip, make_clip
 
-BLINK_THRESHOLD = 0.35
+BLINK_THRESHOLD = 0.25
+BLINK_SEEN = 0.8   # a blink counts as seen when a tracked frame caught it at least this closed
 BLINK_LAG = 0.12   # seconds
 FAKE_CAMERA_FLAGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 LOG_NAMES = ["eyeBlinkLeft", "eyeBlinkRight"]
@@ -114,14 +115,14 @@ def analyse(entries: list[dict], motion: Motion, tracking_seconds: float, tracke
     # passes of the clip: the tag wraps around
     pass_id = np.concatenate([[0], np.cumsum(np.diff(tags) < -n // 2)])
     # blinks: each truth blink of each pass that the tracker saw closed (a tracked frame where the truth is over
-    # one half) must show the solved blink over the threshold within the blink (or one tracked frame after it:
+    # BLINK_SEEN) must show the solved blink over the threshold within the blink (or one tracked frame after it:
     # the smoothing may lag that much)
     t_clip = tags / fps
     expected = detected = 0
     for p in range(int(pass_id.max()) + 1):
         sel = pass_id == p
         for c in BLINK_TIMES:
-            seen = sel & (np.abs(t_clip - c) < BLINK_WIDTH / 4)
+            seen = sel & (np.abs(t_clip - c) < BLINK_WIDTH * np.arccos(2 * BLINK_SEEN - 1) / (2 * np.pi))
             if not seen.any():
                 continue
             expected += 1

@@ -49,15 +49,9 @@ TRACK_SECONDS = 12.0
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    from PIL import Image
-    from skimage import data
-
-    from exporter.photo_export import export_photo
-
+def folder(tmp_path_factory, photo_lam):
     d = tmp_path_factory.mktemp("webcam")
-    Image.fromarray(data.astronaut()).save(d / "astronaut.png")
-    export_photo(d / "astronaut.png", d / "astronaut.lam")
+    shutil.copyfile(photo_lam, d / "astronaut.lam")
     blank_clip(d / "blank.y4m")
     return d
 
