@@ -79,6 +79,7 @@ def main() -> None:
             report("MediaPipe per frame (median)", fig.mediapipe_ms_median, "ms")
             report("JS solve per frame in the page (median)", fig.solve_ms_median, "ms", "<= 2 ms")
             report("JS solve per frame in the page (max)", fig.solve_ms_max, "ms")
+            report("page's animation-frame gap, 95th percentile (main thread busy)", fig.extra["frame_gap_p95_ms"], "ms")
             report("jaw correlation", fig.jaw_correlation, "", ">= 0.9")
             report("yaw correlation", fig.yaw_correlation, "", ">= 0.9")
             report("blinks detected / seen", fig.blinks_detected, f"of {fig.blinks_expected}")

@@ -35,6 +35,9 @@ BLINK_SEEN = 0.8   # a blink counts as seen when a tracked frame caught it at le
 BLINK_LAG = 0.12   # seconds
 FAKE_CAMERA_FLAGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 LOG_NAMES = ["eyeBlinkLeft", "eyeBlinkRight"]
+RAF_SAMPLER = """() => { const g = window.__rafGaps = []; let last = performance.now();
+    const tick = (t) => { g.push(t - last); last = t; if (!window.__rafStop) requestAnimationFrame(tick); };
+    requestAnimationFrame(tick); }"""
 
 
 class WebcamCheckError(LamError):
@@ -182,6 +185,7 @@ class Tracked:
     mode: str                # where MediaPipe ran: 'worker' or 'main thread'
     renderer: str            # the page's WebGL renderer
     recording: dict | None   # the lam-motion object the page recorded meanwhile (record=True)
+    frame_gap_p95: float = float("nan")   # ms between the page's animation frames, 95th percentile
 
 
 def track_clip(page, clip: Clip, seconds: float, record: bool = False) -> Tracked:
@@ -206,9 +210,12 @@ def track_clip(page, clip: Clip, seconds: float, record: bool = False) -> Tracke
         raise WebcamCheckError(f"no calibration within two minutes (state {state[0]}: {state[1]})")
     if record:
         page.click("#record")
+    # main-thread responsiveness meanwhile: the gaps between the page's animation frames
+    page.evaluate(RAF_SAMPLER)
     t0 = page.evaluate("performance.now()")
     page.wait_for_timeout(int(seconds * 1000))
     t1 = page.evaluate("performance.now()")
+    gaps = page.evaluate("window.__rafStop = true; window.__rafGaps")
     recording = None
     if record:
         with page.expect_download():
@@ -221,7 +228,8 @@ def track_clip(page, clip: Clip, seconds: float, record: bool = False) -> Tracke
         return x ? gl.getParameter(x.UNMASKED_RENDERER_WEBGL) : ''; }""")
     page.click("#camera")   # stop
     window = [e for e in entries if t0 <= e["t"] <= t1]
-    return Tracked(window, (t1 - t0) / 1000.0, mode, renderer, recording)
+    frame_gap = float(np.percentile(gaps, 95)) if gaps else float("nan")
+    return Tracked(window, (t1 - t0) / 1000.0, mode, renderer, recording, frame_gap)
 
 
 def run_check(lam: str | Path, gl: str = "llvmpipe", tracker: str = "worker", seconds: float = 14.0,
@@ -244,7 +252,9 @@ def run_check(lam: str | Path, gl: str = "llvmpipe", tracker: str = "worker", se
             page.context.close()
         if errors:
             raise WebcamCheckError(f"page errors: {errors[:3]}")
-        return analyse(tracked.entries, clip.motion, tracked.seconds, tracked.mode, tracked.renderer)
+        fig = analyse(tracked.entries, clip.motion, tracked.seconds, tracked.mode, tracked.renderer)
+        fig.extra["frame_gap_p95_ms"] = tracked.frame_gap_p95
+        return fig
 
 
 def main(argv: Sequence[str] | None = None) -> int:
