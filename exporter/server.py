@@ -9,7 +9,8 @@ motions, nothing else.
 * The CLI binds 127.0.0.1 unless told otherwise.
 
 Routes: ``/`` (the page), ``/<bundle file>``, ``GET /api/avatars``, ``GET /avatars/<name>``,
-``GET /api/motions``, ``GET /motions/<name>.json``, ``POST /api/motion``, and the static mounts.
+``GET /api/motions``, ``GET /motions/<name>.json``, ``POST /api/motion``, and the static mounts (``lam-serve``
+mounts ``/mediapipe/``: the npm package ``@mediapipe/face_mesh``, for the page's webcam tracking, offline).
 """
 
 from __future__ import annotations
@@ -69,6 +70,15 @@ def find_motions(folder: Path | None) -> dict[str, Path]:
                              or any(f.suffix == ".npz" for f in p.iterdir())):
             found.setdefault(p.name, p)
     return found
+
+
+def face_mesh_dir() -> Path | None:
+    """The installed npm package ``@mediapipe/face_mesh`` (its wasm and models, for the page's webcam
+    tracking): under ``$LAM_NODE_MODULES`` if set, else ``node_modules/`` beside the repository; None if absent."""
+    env = os.environ.get("LAM_NODE_MODULES")
+    root = Path(env).expanduser() if env else ROOT / "node_modules"
+    pkg = root / "@mediapipe" / "face_mesh"
+    return pkg if (pkg / "face_mesh.js").is_file() else None
 
 
 def add_static_mount(app: Flask, prefix: str, folder: str | os.PathLike) -> None:

@@ -13,12 +13,15 @@ Layouts read by :func:`load_motion`:
 * one ``.npz`` with the same keys stacked over frames (T, ...), optional ``fps`` and, as this project writes
   them, ``channel_names`` (C,) + ``channels`` (T, C) for named channels beyond FLAME's ``expr``;
 * ARKit JSON as LAM's official web demo uses: ``names`` (52), ``frames`` [{``weights`` [52], ``time``}],
-  optional ``head_pose`` (T, 3) axis-angle, applied as the global rotation.
+  optional ``head_pose`` (T, 3) axis-angle, applied as the global rotation;
+* the viewer's "lam-motion" JSON (``format: "lam-motion"``): what ``lam-serve`` sends the page and what the
+  page's webcam recording saves (:func:`load_lam_motion_json`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -288,6 +291,75 @@ def load_arkit_json(path: Path, fps: float | None = None, data: object = None) -
                   translation=np.zeros((len(frames), 3), np.float32), fps=fps, source=str(path))
 
 
+# ----------------------------------------------------------------------------------------------- lam-motion JSON
+
+LAM_MOTION_JOINTS = ("global", "neck", "jaw", "eye_l", "eye_r")
+MAX_VALUES = 1 << 26          # frames x (channels + 18): the viewer's limit too (viewer_web/src/motion.js)
+MAX_NAME = 256
+
+
+def _b64_floats(d: dict, key: str, count: int, where: Path) -> np.ndarray:
+    """``count`` little-endian float32 values from the base64 string ``d[key]``; lengths checked first."""
+    import base64
+    import binascii
+
+    s = d.get(key)
+    if not isinstance(s, str):
+        raise MotionFileError(f"{where}: key '{key}' must be a base64 string")
+    want = 4 * ((count * 4 + 2) // 3)
+    if len(s) != want:
+        raise MotionFileError(f"{where}: key '{key}' holds {len(s)} base64 characters, expected {want} "
+                              f"({count} float32 values)")
+    try:
+        raw = base64.b64decode(s.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise MotionFileError(f"{where}: key '{key}' is not valid base64") from None
+    if len(raw) != count * 4:
+        raise MotionFileError(f"{where}: key '{key}' decodes to {len(raw)} bytes, expected {count * 4}")
+    a = np.frombuffer(raw, dtype="<f4").astype(np.float32)
+    if not np.isfinite(a).all():
+        raise MotionFileError(f"{where}: key '{key}' contains NaN or infinity")
+    return a
+
+
+def load_lam_motion_json(path: Path, fps: float | None = None, data: object = None) -> Motion:
+    """The viewer's "lam-motion" JSON (exporter.motion_json writes it, the page records it from the webcam):
+    ``{format: "lam-motion", version: 1, fps, frames, channel_names, joint_names, channels, pose, translation,
+    source}`` with base64 little-endian float32 arrays, frame-major. Every count is checked before decoding."""
+    d = _read_json(path) if data is None else data
+    if not isinstance(d, dict) or d.get("format") != "lam-motion":
+        raise MotionFileError(f"{path}: not a lam-motion file (no \"format\": \"lam-motion\")")
+    version = d.get("version")
+    if isinstance(version, bool) or version != 1:
+        raise MotionFileError(f"{path}: lam-motion version {version!r} is not supported (expected 1)")
+    t = d.get("frames")
+    if isinstance(t, bool) or not isinstance(t, int) or not 1 <= t <= MAX_FRAMES:
+        raise MotionFileError(f"{path}: key 'frames' must be a frame count in 1..{MAX_FRAMES}, got {t!r}")
+    rate = d.get("fps")
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not (math.isfinite(rate) and 0 < rate <= 1000):
+        raise MotionFileError(f"{path}: key 'fps' must be a frame rate in (0, 1000], got {rate!r}")
+    names = d.get("channel_names")
+    if not isinstance(names, list) or len(names) > MAX_CHANNELS \
+            or not all(isinstance(n, str) and 0 < len(n) <= MAX_NAME for n in names):
+        raise MotionFileError(f"{path}: key 'channel_names' must be a list of at most {MAX_CHANNELS} names")
+    if len(set(names)) != len(names):
+        raise MotionFileError(f"{path}: key 'channel_names' repeats a name")
+    joints = d.get("joint_names", list(LAM_MOTION_JOINTS))
+    if joints != list(LAM_MOTION_JOINTS):
+        raise MotionFileError(f"{path}: key 'joint_names' must be {list(LAM_MOTION_JOINTS)}")
+    source = d.get("source", "")
+    if not isinstance(source, str):
+        raise MotionFileError(f"{path}: key 'source' must be a string")
+    c = len(names)
+    if t * (c + 18) > MAX_VALUES:
+        raise MotionFileError(f"{path}: {t} frames x {c} channels is more than {MAX_VALUES} values")
+    channels = _b64_floats(d, "channels", t * c, path).reshape(t, c)
+    pose = _b64_floats(d, "pose", t * 15, path).reshape(t, 5, 3)
+    translation = _b64_floats(d, "translation", t * 3, path).reshape(t, 3)
+    return Motion(channel_names=tuple(names), channels=channels, pose=pose, translation=translation,
+                  fps=float(fps if fps is not None else rate), source=str(path))
+
+
 # ----------------------------------------------------------------------------------------------- entry point
 
 def load_motion(path: str | os.PathLike, fps: float | None = None) -> Motion:
@@ -307,11 +379,13 @@ def load_motion(path: str | os.PathLike, fps: float | None = None) -> Motion:
         raise MotionFileError(f"motion file not found: {p}")
     if p.suffix.lower() == ".json":
         d = _read_json(p)
+        if isinstance(d, dict) and d.get("format") == "lam-motion":
+            return load_lam_motion_json(p, fps, data=d)
         if isinstance(d, dict) and "names" in d:
             return load_arkit_json(p, fps, data=d)
         if isinstance(d, dict) and isinstance(d.get("frames"), list):
             return load_transforms_json(p, fps)
-        raise MotionFileError(f"{p}: neither ARKit curves ('names', 'frames') nor a VHAP transforms.json")
+        raise MotionFileError(f"{p}: neither lam-motion, ARKit curves ('names', 'frames') nor a VHAP transforms.json")
     if p.suffix.lower() == ".npz":
         return load_stacked_npz(p, fps)
     raise MotionFileError(f"{p}: unknown motion format (expected .npz, .json or a folder of .npz)")

@@ -195,15 +195,21 @@ def synthetic_flame_model(seed: int = 0) -> HeadModel:
     )
 
 
-def synthetic_avatar(levels: int = 1, seed: int = 0):
+def synthetic_avatar(levels: int = 1, seed: int = 0, landmarks: bool = False):
     """Canonical Gaussians on the synthetic FLAME-layout head: flat discs along the surface sized by the
-    local point spacing, a smooth colour pattern with dark eyes, high opacity. For tests and benchmarks."""
+    local point spacing, a smooth colour pattern with dark eyes, high opacity. For tests and benchmarks.
+    ``landmarks``: embed MediaPipe's 478 landmarks (computed, :mod:`lam_core.landmark_embedding`; needs the
+    open head's npm package), so that a webcam can drive it."""
     from .gaussians import GaussianAvatar, Gaussians
     from .reconstruct.surface import surface_discs
     from .rig import Rig
 
     rng = np.random.default_rng(seed)
     model = synthetic_flame_model(seed)
+    if landmarks:
+        from .landmark_embedding import compute_landmark_embedding
+
+        model = model.with_landmarks(compute_landmark_embedding(model))
     points = Rig.from_head_model(model, rng.normal(scale=0.5, size=300)).subdivide(levels)
     v = points.vertices.astype(np.float64)
     scales, rotations, normals = surface_discs(v, points.faces)

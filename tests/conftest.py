@@ -116,3 +116,16 @@ def browser(playwright_instance):
             yield b
     except BrowserError as exc:
         pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def photo_lam(tmp_path_factory) -> Path:
+    """The example photo (skimage's astronaut) exported by ``lam-export``'s pipeline: an open-head avatar."""
+    from PIL import Image
+    from skimage import data
+
+    from exporter.photo_export import export_photo
+
+    d = tmp_path_factory.mktemp("photo")
+    Image.fromarray(data.astronaut()).save(d / "astronaut.png")
+    return export_photo(d / "astronaut.png", d / "astronaut.lam").output

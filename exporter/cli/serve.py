@@ -1,9 +1,12 @@
 """``lam-serve``: serve the browser viewer with the given avatars and motions.
 
     lam-serve avatar.lam [more.lam ...] [--host 127.0.0.1] [--port 8000] [--motions DIR]
+              [--tls-cert CERT.pem --tls-key KEY.pem]
 
 Binds 127.0.0.1 unless ``--host`` says otherwise (``--host 0.0.0.0`` lets phones on the same network connect;
-it prints a warning). ``--port 0`` takes a free port. Prints the URL to open.
+it prints a warning). ``--port 0`` takes a free port. Prints the URL to open. Serves MediaPipe's face tracking
+files from the installed npm package at ``/mediapipe/`` (the page's "Use camera"; browsers allow cameras on
+http://localhost and https only).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Sequence
 
 from exporter.cli import entry_point
 from exporter.server import DEFAULT_BUNDLE, DEFAULT_MAX_UPLOAD, DEFAULT_MOTIONS, ServerError, bundle_missing_message, \
-    create_app
+    create_app, face_mesh_dir
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--motions", metavar="DIR", help=f"folder of motions to offer (default {DEFAULT_MOTIONS} if present)")
     p.add_argument("--max-upload-mb", type=float, default=DEFAULT_MAX_UPLOAD / (1 << 20),
                    help="largest motion file the page may upload for conversion (default 64)")
+    p.add_argument("--tls-cert", metavar="CERT.pem", help="serve https with this certificate (browsers allow the "
+                                                          "camera only on https pages or on localhost)")
+    p.add_argument("--tls-key", metavar="KEY.pem", help="the certificate's private key (with --tls-cert)")
     return p
 
 
@@ -56,12 +62,37 @@ def make_server(args: argparse.Namespace):
         raise ServerError(f"port {args.port} is not in 0..65535")
     if not args.max_upload_mb > 0:
         raise ServerError("--max-upload-mb must be positive")
+    ssl_context = tls_context(args.tls_cert, args.tls_key)
     if not (DEFAULT_BUNDLE / "index.html").is_file():
         raise ServerError(bundle_missing_message(DEFAULT_BUNDLE))
     motions = args.motions if args.motions is not None else (DEFAULT_MOTIONS if DEFAULT_MOTIONS.is_dir() else None)
-    app = create_app(args.avatars, motions, max_upload_bytes=int(args.max_upload_mb * (1 << 20)))
+    face_mesh = face_mesh_dir()
+    if face_mesh is None:
+        print("warning: the npm package @mediapipe/face_mesh is not installed (run `npm ci`): the page's camera "
+              "button will say so", file=sys.stderr)
+    app = create_app(args.avatars, motions, max_upload_bytes=int(args.max_upload_mb * (1 << 20)),
+                     static_mounts={"mediapipe": face_mesh} if face_mesh else None)
     sock = listen(args.host, args.port)
-    return werkzeug_server(args.host, args.port, app, threaded=True, fd=sock.fileno()), app
+    return werkzeug_server(args.host, args.port, app, threaded=True, fd=sock.fileno(), ssl_context=ssl_context), app
+
+
+def tls_context(cert: str | None, key: str | None):
+    """An SSL context for https, or None; one-line errors for missing or unreadable files."""
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise ServerError("--tls-cert and --tls-key go together")
+    for what, path in (("certificate", cert), ("key", key)):
+        if not Path(path).is_file():
+            raise ServerError(f"TLS {what} not found: {path}")
+    import ssl
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        ctx.load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise ServerError(f"cannot use the TLS certificate {cert} with key {key}: {exc}") from None
+    return ctx
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -102,11 +133,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ":" in shown:
         shown = f"[{shown}]"
     n = len(app.config["LAM_AVATARS"])
-    print(f"serving {n} avatar{'s' if n != 1 else ''} at http://{shown}:{port}/   (Ctrl-C to stop)", flush=True)
+    scheme = "https" if args.tls_cert else "http"
+    print(f"serving {n} avatar{'s' if n != 1 else ''} at {scheme}://{shown}:{port}/   (Ctrl-C to stop)", flush=True)
     if args.host in ("0.0.0.0", "::"):
         lan = lan_address()
         if lan:
-            print(f"from a phone on the same network: http://{lan}:{port}/", flush=True)
+            print(f"from a phone on the same network: {scheme}://{lan}:{port}/", flush=True)
+            if scheme == "http":
+                print("note: phones' browsers allow the camera only on https pages: add --tls-cert/--tls-key for "
+                      "the page's Use camera", file=sys.stderr)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

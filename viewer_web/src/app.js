@@ -1,12 +1,16 @@
 // The page lam-serve shows (static/index.html): avatar picker, example motions, play/pause/scrub, FPS
 // counter, open/drop a .lam or a motion file, readable errors. With ?test=1 it exposes window.lamViewer for
 // lam-verify and the browser tests: {ready, error, setCamera, setParams, renderNow, readPixels, stats}.
-// Query: ?avatar=NAME  ?motion=NAME  ?fps=1  ?worker=0 (deform on the main thread)  ?test=1
+// Query: ?avatar=NAME  ?motion=NAME  ?fps=1  ?worker=0 (deform on the main thread)  ?test=1 (?idle=1 keeps
+// the idle animation in test mode)  ?tracker=main (face tracking on the main thread instead of a Worker)
+// The camera: "Use camera" drives the avatar live (webcam/driver.js), "Calibrate" takes a new neutral face,
+// "Record" saves the solved parameters as a lam-motion JSON file (lam-render and this page play it).
 
 import { describeError } from './errors.js';
 import { LamViewer } from './viewer.js';
 import { parseMotionText } from './motion.js';
 import { benchmarkFrames } from './bench.js';
+import { WebcamDriver } from './webcam/driver.js';
 
 const $ = (id) => document.getElementById(id);
 const q = new URLSearchParams(location.search);
@@ -14,7 +18,7 @@ const test = q.get('test') === '1';
 const MAX_UPLOAD = 64 << 20;
 
 const viewer = new LamViewer($('stage'), {
-  idle: !test, fps: q.get('fps') === '1', worker: q.get('worker') !== '0', preserveDrawingBuffer: test,
+  idle: !test || q.get('idle') === '1', fps: q.get('fps') === '1', worker: q.get('worker') !== '0', preserveDrawingBuffer: test,
 });
 $('fps').checked = q.get('fps') === '1';
 
@@ -141,6 +145,63 @@ window.addEventListener('drop', (e) => {
   if (f) openFile(f);
 });
 
+// -------------------------------------------------------------------------------------------- camera
+
+const cam = new WebcamDriver(viewer, {
+  worker: q.get('tracker') !== 'main', preview: $('preview'), frameTag: test && q.get('frametag') === '1',
+});
+let lastRecording = null;
+
+function camStatus() {
+  const { state, message } = cam;
+  const el = $('camstatus');
+  let text = message;
+  if (state === 'tracking' || state === 'calibrating') {
+    text += ` · ${cam.stats.fps.toFixed(0)} fps (${cam.stats.mode})`;
+    if (cam.recording) text += ` · recording ${cam.recorder.duration.toFixed(0)} s`;
+  }
+  el.textContent = text;
+  el.hidden = !text;
+  el.classList.toggle('error', state === 'error');
+  $('webcam').hidden = !cam.running;
+  $('camera').textContent = cam.running ? 'Stop camera' : 'Use camera';
+  $('calibrate').disabled = !(state === 'tracking' || state === 'calibrating' || state === 'noface');
+  $('record').disabled = !(state === 'tracking' || cam.recording);
+  $('record').textContent = cam.recording ? 'Stop and save' : 'Record';
+}
+cam.addEventListener('status', camStatus);
+cam.addEventListener('recordingfull', () => saveRecording('the recording reached its size limit'));
+setInterval(() => { if (cam.running) camStatus(); }, 1000);
+
+function saveRecording(why = '') {
+  const motion = cam.stopRecording('webcam');
+  camStatus();
+  if (!motion) return notice('Nothing was recorded (no face was tracked).', true);
+  lastRecording = motion;
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const name = `webcam-${stamp}.json`;
+  const url = URL.createObjectURL(new Blob([JSON.stringify(motion)], { type: 'application/json' }));
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  notice(`${why ? `${why}: ` : ''}saved ${name} (${motion.frames} frames at ${motion.fps} fps). Play it here (Open…) or with lam-render --motion ${name}.`);
+}
+
+$('camera').addEventListener('click', () => { if (cam.running) cam.stop(); else cam.start(); camStatus(); });
+$('calibrate').addEventListener('click', () => cam.calibrate());
+$('record').addEventListener('click', () => {
+  if (cam.recording) saveRecording();
+  else { cam.startRecording(); camStatus(); }
+});
+viewer.addEventListener('load', () => {
+  if (!cam.running) return;
+  cam.stop();
+  $('camstatus').textContent = 'The camera stopped: another avatar was loaded. Press Use camera again.';
+  $('camstatus').hidden = false;
+});
+
 // -------------------------------------------------------------------------------------------- start
 
 const hook = { ready: false, error: null, viewer };
@@ -151,6 +212,8 @@ if (test) {
     renderNow: () => viewer.renderNow(),
     stats: () => viewer.stats,
     benchmark: (params, opts) => benchmarkFrames(viewer, params, opts),
+    webcam: cam,
+    lastRecording: () => lastRecording,
     /** The canvas as base64 RGBA bytes, rows top to bottom. */
     readPixels: () => {
       const { width, height, data } = viewer.readPixels();

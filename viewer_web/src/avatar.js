@@ -73,6 +73,19 @@ export function checkAvatar(a) {
   checkArray(a.opacities, 'opacities', F32, n);
   checkArray(a.scales, 'scales', F32, n * 3);
   checkArray(a.rotations, 'rotations', F32, n * 4);
+  if (a.landmarks != null) {
+    const lm = a.landmarks;
+    need(typeof lm === 'object', 'landmarks must be an object');
+    checkArray(lm.ids, 'landmarks.ids', [Uint32Array, Int32Array], lm.ids?.length);
+    const l = lm.ids.length;
+    need(l <= 4096, `${l} landmarks is too many`);
+    checkArray(lm.vertex, 'landmarks.vertex', [Uint32Array, Int32Array], l * 3);
+    checkArray(lm.bary, 'landmarks.bary', F32, l * 3);
+    for (let i = 0; i < l * 3; i++) {
+      if (!(lm.vertex[i] >= 0 && lm.vertex[i] < nv)) need(false, `landmarks.vertex[${i}] is not a vertex index`);
+      if (!Number.isFinite(lm.bary[i])) need(false, 'landmarks.bary contains NaN or infinity');
+    }
+  }
   for (const key of ['vertices', 'jointRest', 'offsets', 'colors', 'opacities', 'scales', 'rotations']) {
     const arr = a[key];
     for (let i = 0; i < arr.length; i++) if (!Number.isFinite(arr[i])) need(false, `${key} contains NaN or infinity`);

@@ -6,6 +6,7 @@ export { Camera, avatarCamera } from './camera.js';
 export { ViewerError } from './errors.js';
 export { parseMotionObject, parseMotionText, bindMotion } from './motion.js';
 export { loadAvatar, loadMotion } from './loader.js';
+export { WebcamDriver } from './webcam/driver.js';
 
 import { defineElement } from './element.js';
 import { LamViewer } from './viewer.js';

@@ -1,6 +1,6 @@
 // From the .lam reader's output (lam_reader.js, issue 5: docs/lam-format.md) to the viewer's avatar
 // structure (README.md). Mostly renaming; the joints' expression directions are transposed from (J, 3, K)
-// to channel-major (K, J, 3).
+// to channel-major (K, J, 3); the landmark embedding's triangles become vertex triples.
 
 import { checkAvatar } from './avatar.js';
 import { ViewerError } from './errors.js';
@@ -19,6 +19,17 @@ export function avatarFromLam(lam) {
     }
   }
   const basis = (b) => ({ count: b.count, ptr: b.ptr, index: b.index, delta: b.delta, scale: b.scale ?? null });
+  // landmarks (the lmks chunk: base triangle + barycentric coordinates) as the triangles' vertex indices
+  let landmarks = null;
+  if (lam.landmarks) {
+    const { ids, faces, bary } = lam.landmarks, f = lam.mesh.faces;
+    const vertex = new Uint32Array(ids.length * 3);
+    for (let i = 0; i < ids.length; i++) {
+      if (faces[i] * 3 + 2 >= f.length) throw new ViewerError('avatar: a landmark names a triangle outside the mesh');
+      for (let c = 0; c < 3; c++) vertex[i * 3 + c] = f[faces[i] * 3 + c];
+    }
+    landmarks = { ids: Uint32Array.from(ids), vertex, bary: Float32Array.from(bary) };
+  }
   return checkAvatar({
     n: g.count,
     nVertices: lam.mesh.vertices.length / 3,
@@ -33,6 +44,7 @@ export function avatarFromLam(lam) {
     skinK: lam.skin.k, skinIndex: lam.skin.index, skinWeight: lam.skin.weight,
     bindK: lam.binding.k, bindIndex: lam.binding.index, bindWeight: lam.binding.weight,
     offsets: g.offsets, colors: g.colors, opacities: g.opacities, scales: g.scales, rotations: g.rotations,
+    landmarks,
     source: lam.source ?? '',
     meta: lam.meta ?? {},
   });

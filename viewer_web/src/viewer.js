@@ -69,6 +69,7 @@ export class LamViewer extends EventTarget {
     this.player = new MotionPlayer();
     this.fps = new FpsMeter();
     this.manual = null;
+    this.live = null;
     this.fixedCamera = null;
     this.dirty = false;
     this.busy = false;
@@ -139,6 +140,7 @@ export class LamViewer extends EventTarget {
     this.renderer.setGaussians(avatar.n, avatar.colors, avatar.opacities, avatar.scales);
     this.sphere = boundingSphere(canonicalMeans(avatar), 3);
     this.params = zeroParams(avatar.exprNames.length, avatar.parents.length);
+    this.live = null;
     this.idle = new IdleAnimation(avatar.exprNames, avatar.parents.length);
     this._idleStart = performance.now();
     if (this.motion) this._bindMotion(this.motion);
@@ -220,6 +222,28 @@ export class LamViewer extends EventTarget {
     return unknown;
   }
 
+  /**
+   * Live parameters (the webcam solver's), in the rig's own layout: {expr: K values, pose: J*3 axis-angle,
+   * translation: 3}; copied. They override the motion and the idle animation until setLive(null); manual
+   * parameters (setParams) still take precedence.
+   */
+  setLive(p) {
+    if (p == null) {
+      if (this.live) { this.live = null; this._invalidate(); }
+      return;
+    }
+    if (!this.avatar) return;
+    const a = this.avatar;
+    if (p.expr.length !== a.exprNames.length || p.pose.length !== a.parents.length * 3) {
+      throw new ViewerError('setLive: the parameters do not fit this avatar');
+    }
+    this.live ??= zeroParams(a.exprNames.length, a.parents.length);
+    this.live.expr.set(p.expr);
+    this.live.pose.set(p.pose);
+    this.live.translation.set(p.translation);
+    this._invalidate();
+  }
+
   /** A fixed camera ({width, height, fx, fy, cx, cy, world_to_camera} or a Camera), or null for the orbit. */
   setCamera(cam) {
     this.fixedCamera = cam == null ? null : cam instanceof Camera ? cam : Camera.fromJSON(cam);
@@ -258,9 +282,10 @@ export class LamViewer extends EventTarget {
     return Camera.orbit(s.centre, d, c.yaw, c.pitch, DEFAULT_FOV_DEG, w, h);
   }
 
-  /** The parameters of the frame at `now` (manual, else the motion, else idle, else neutral). */
+  /** The parameters of the frame at `now` (manual, else live, else the motion, else idle, else neutral). */
   currentParams(now = performance.now()) {
     if (this.manual) return this.manual;
+    if (this.live) return this.live;
     if (this.binding) return this.player.paramsAt(this.params);
     if (this.options.idle && this.idle) return this.idle.paramsAt(now - this._idleStart, this.params);
     this.params.expr.fill(0); this.params.pose.fill(0); this.params.translation.fill(0);
@@ -268,7 +293,7 @@ export class LamViewer extends EventTarget {
   }
 
   get animating() {
-    return !!this.avatar && !this.manual && (this.player.playing || (!this.binding && this.options.idle));
+    return !!this.avatar && !this.manual && !this.live && (this.player.playing || (!this.binding && this.options.idle));
   }
 
   /** Deform, sort and draw the current state now; resolves when drawn (for tests and stills). */

@@ -1,0 +1,202 @@
+"""A known performance of an avatar as a camera would film it: the test clip for webcam driving.
+
+The avatar plays :func:`truth_motion` (a neutral second for calibration, the jaw opening and closing twice, the
+head turning 20 degrees to each side, two blinks, neutral again), rendered by the reference renderer
+(:mod:`lam_core.render`) from the front on a grey background, and written as a YUV4MPEG2 (y4m) video, which
+Chromium plays as a fake camera (``--use-fake-device-for-media-stream --use-fake-ui-for-media-stream
+--use-file-for-fake-video-capture=clip.y4m``; it loops the file at the rate in its header).
+
+Each frame carries its index in a strip of 12 cells at its bottom-left corner (viewer_web/src/webcam/
+frame_tag.js reads it): cell c covers x in [16c, 16c + 16), y in [H - 8, H); cell 0 white, cells 1..10 the
+index's bits (least significant first, white = 1), cell 11 black. So the page can say which frame of the clip
+the tracker saw, whatever the camera's timing.
+
+    python -m exporter.webcam_clip avatar.lam -o clip.y4m [--width 320 --height 240 --fps 24]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from lam_core.atomic import atomic_path
+from lam_core.camera import Camera
+from lam_core.errors import LamError
+from lam_core.motion import Motion
+from lam_core.params import FrameParams
+
+TAG_CELLS, TAG_CELL_W, TAG_CELL_H, TAG_BITS = 12, 16, 8, 10
+BACKGROUND = (0.5, 0.5, 0.5)
+JAW_PEAK = 0.3                 # radians
+YAW_PEAK = math.radians(20.0)
+BLINK_WIDTH = 0.3              # seconds, a full close-open
+
+# the performance, in seconds: (start, end) of each part
+SEGMENTS = {"neutral": (0.0, 1.5), "jaw": (1.5, 2.9), "yaw": (2.9, 4.4), "blinks": (4.4, 5.4), "rest": (5.4, 5.8)}
+BLINK_TIMES = (4.7, 5.1)
+DURATION = 5.8
+
+
+class ClipError(LamError):
+    """The clip cannot be made (bad size or rate, an avatar without a face)."""
+
+
+def truth_motion(fps: float = 24.0) -> Motion:
+    """The known performance (see the module doc) as a Motion: global yaw, jaw, eyeBlinkLeft/Right."""
+    n = int(round(DURATION * fps))
+    t = np.arange(n) / fps
+    pose = np.zeros((n, 5, 3), np.float32)
+    j0, j1 = SEGMENTS["jaw"]
+    inside = (t >= j0) & (t < j1)
+    pose[inside, 2, 0] = JAW_PEAK * np.sin(2 * np.pi * (t[inside] - j0) / (j1 - j0)) ** 2   # two open-close cycles
+    y0, y1 = SEGMENTS["yaw"]
+    inside = (t >= y0) & (t < y1)
+    pose[inside, 0, 1] = YAW_PEAK * np.sin(2 * np.pi * (t[inside] - y0) / (y1 - y0))
+    blink = np.zeros(n)
+    for c in BLINK_TIMES:
+        x = np.clip((t - c) / BLINK_WIDTH + 0.5, 0, 1)
+        blink = np.maximum(blink, np.sin(np.pi * x) ** 2)
+    channels = np.stack([blink, blink], 1).astype(np.float32)
+    return Motion(("eyeBlinkLeft", "eyeBlinkRight"), channels, pose, np.zeros((n, 3), np.float32), fps=fps,
+                  source="webcam test performance")
+
+
+def face_points(avatar) -> np.ndarray:
+    """The avatar's embedded face landmarks (468 or fewer, rest pose), metres."""
+    rig = avatar.rig if hasattr(avatar, "rig") else avatar
+    lm = getattr(rig, "landmarks", None)
+    if lm is None:
+        raise ClipError("the avatar has no face-landmark embedding (a webcam test needs a face)")
+    pts = lm.points(np.asarray(rig.vertices, np.float64), rig.faces)
+    return pts[np.asarray(lm.ids) < 468]
+
+
+def clip_camera(avatar, width: int = 320, height: int = 240, face_fraction: float = 0.55,
+                fov_deg: float = 25.0) -> Camera:
+    """A frontal camera on the face: the face's landmarks span ``face_fraction`` of the image height."""
+    if not (16 <= width <= 4096 and 16 <= height <= 4096) or width % 2 or height % 2:
+        raise ClipError(f"clip size {width}x{height}: expected even sizes in 16..4096")
+    pts = face_points(avatar)
+    centre = 0.5 * (pts.min(0) + pts.max(0))
+    extent = float(np.ptp(pts[:, 1]))
+    f = 0.5 * height / math.tan(math.radians(fov_deg) / 2)
+    distance = f * extent / (face_fraction * height)
+    return Camera.look_at(centre + np.array([0.0, 0.0, distance]), centre, fov_deg=fov_deg,
+                          width=width, height=height)
+
+
+def tag_frame(rgb: np.ndarray, index: int) -> np.ndarray:
+    """Write frame ``index``'s tag (see the module doc) into an (H, W, 3) uint8 image, in place."""
+    if not 0 <= index < (1 << TAG_BITS):
+        raise ClipError(f"frame index {index} does not fit in {TAG_BITS} bits")
+    h = rgb.shape[0]
+    cells = [1] + [(index >> b) & 1 for b in range(TAG_BITS)] + [0]
+    for c, bit in enumerate(cells):
+        rgb[h - TAG_CELL_H:h, c * TAG_CELL_W:(c + 1) * TAG_CELL_W] = 255 if bit else 0
+    return rgb
+
+
+def rgb_to_i420(rgb: np.ndarray) -> bytes:
+    """(H, W, 3) uint8 RGB -> planar Y, U, V (4:2:0, full-range BT.601 as JPEG/y4m 'C420jpeg' use)."""
+    x = rgb.astype(np.float32)
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    u = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b
+    v = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b
+    h, w = y.shape
+    sub = lambda c: c.reshape(h // 2, 2, w // 2, 2).mean((1, 3))  # noqa: E731
+    planes = [y, sub(u), sub(v)]
+    return b"".join(np.clip(np.rint(p), 0, 255).astype(np.uint8).tobytes() for p in planes)
+
+
+def write_y4m(path: str | os.PathLike, frames: Iterable[np.ndarray], width: int, height: int, fps: float) -> int:
+    """Write RGB frames (H, W, 3) uint8 as a y4m video (atomically); returns the number of frames."""
+    num, den = (int(round(fps)), 1) if abs(fps - round(fps)) < 1e-9 else (int(round(fps * 1000)), 1000)
+    count = 0
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(f"YUV4MPEG2 W{width} H{height} F{num}:{den} Ip A1:1 C420jpeg\n".encode("ascii"))
+            for rgb in frames:
+                if rgb.shape != (height, width, 3) or rgb.dtype != np.uint8:
+                    raise ClipError(f"frame {count}: expected ({height}, {width}, 3) uint8, got {rgb.shape} {rgb.dtype}")
+                f.write(b"FRAME\n")
+                f.write(rgb_to_i420(rgb))
+                count += 1
+    return count
+
+
+def render_clip(avatar, motion: Motion, camera: Camera, background: Sequence[float] = BACKGROUND,
+                tags: bool = True) -> Iterator[np.ndarray]:
+    """The avatar performing ``motion`` through ``camera`` (reference renderer), tagged frames."""
+    from lam_core.render import render_frames
+
+    params, _ = motion.params_for(avatar.rig.expr_names)
+    for i, out in enumerate(render_frames(avatar, camera, params, background=background)):
+        rgb = out.rgb_uint8()
+        yield tag_frame(rgb, i % (1 << TAG_BITS)) if tags else rgb
+
+
+@dataclass(frozen=True)
+class Clip:
+    path: Path
+    motion: Motion
+    camera: Camera
+    frames: int
+
+
+def make_clip(avatar, out: str | os.PathLike, width: int = 320, height: int = 240, fps: float = 24.0) -> Clip:
+    """Render the test performance of ``avatar`` (a GaussianAvatar or a .lam path) to the y4m file ``out``."""
+    if not (1 <= fps <= 60):
+        raise ClipError(f"frame rate {fps} is not in 1..60")
+    if isinstance(avatar, (str, os.PathLike)):
+        from .avatar_io import load_avatar
+
+        avatar = load_avatar(avatar)
+    motion = truth_motion(fps)
+    camera = clip_camera(avatar, width, height)
+    with torch.no_grad():
+        n = write_y4m(out, render_clip(avatar, motion, camera), width, height, fps)
+    return Clip(Path(out), motion, camera, n)
+
+
+def blank_clip(out: str | os.PathLike, width: int = 320, height: int = 240, fps: float = 24.0,
+               frames: int = 24) -> Path:
+    """A clip with no face in it (a grey wall with a few shapes), for the 'no face in view' test."""
+    yy, xx = np.mgrid[0:height, 0:width]
+
+    def frame(i: int) -> np.ndarray:
+        img = np.full((height, width, 3), 128, np.uint8)
+        img[(xx - (60 + i) % width) ** 2 + (yy - 80) ** 2 < 30 ** 2] = (200, 60, 60)
+        img[(yy > 150) & (yy < 190) & (xx > 180) & (xx < 300)] = (40, 90, 170)
+        return tag_frame(img, i)
+
+    write_y4m(out, (frame(i) for i in range(frames)), width, height, fps)
+    return Path(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m exporter.webcam_clip",
+                                description="Render an avatar's webcam test performance as a y4m fake-camera clip.")
+    p.add_argument("avatar", help=".lam avatar with a face-landmark embedding")
+    p.add_argument("-o", "--output", required=True, help="output .y4m")
+    p.add_argument("--width", type=int, default=320)
+    p.add_argument("--height", type=int, default=240)
+    p.add_argument("--fps", type=float, default=24.0)
+    args = p.parse_args(argv)
+    clip = make_clip(args.avatar, args.output, args.width, args.height, args.fps)
+    print(f"wrote {clip.path}: {clip.frames} frames, {args.width}x{args.height} at {args.fps:g} fps")
+    return 0
+
+
+if __name__ == "__main__":
+    from exporter.cli import entry_point
+
+    entry_point(main)()
