@@ -9,21 +9,13 @@
 import { checkAvatar } from '../../viewer_web/src/avatar.js';
 import { Deformer, zeroParams } from '../../viewer_web/src/deform.js';
 import { axisAngleToMatrix } from '../../viewer_web/src/kinematics.js';
+import { mulberry32 } from '../../viewer_web/src/idle.js';
 
 export const JOINTS = ['global', 'neck', 'jaw', 'eye_l', 'eye_r'];
 const JOINT_REST = [0, -0.12, -0.05, 0, -0.08, -0.05, 0, -0.035, -0.01, 0.032, 0.03, 0.055, -0.032, 0.03, 0.055];
 const EYE_RADIUS = 0.012;
 
-export function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 const surface = (x, y) => 0.09 * Math.sqrt(Math.max(0.05, 1 - (x / 0.085) ** 2 - (y / 0.125) ** 2));
 const on = (x, y) => [x, y, surface(x, y)];

@@ -5,7 +5,8 @@
 
 const BLINK_MS = 160;
 
-function mulberry32(seed) {
+/** A small deterministic PRNG (mulberry32): numbers in [0, 1) for a seed. */
+export function mulberry32(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
