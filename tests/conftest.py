@@ -16,6 +16,25 @@ import scipy.sparse as sp
 from lam_core.synthetic import synthetic_flame_arrays, synthetic_flame_model
 
 ROOT = Path(__file__).resolve().parent.parent
+VIEWER_BUNDLE = ROOT / "viewer_web" / "dist" / "index.html"
+NO_BUNDLE = "the viewer bundle is not built (npm run build)"
+
+
+def have_chromium() -> bool:
+    from exporter.browser import BrowserError, chromium_path
+
+    try:
+        return bool(chromium_path())
+    except BrowserError:
+        return False
+
+
+# the marks of every test module that drives the viewer page in Chromium
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not have_chromium(), reason="Chromium is not installed"),
+    pytest.mark.skipif(not VIEWER_BUNDLE.is_file(), reason=NO_BUNDLE),
+]
 
 
 def shared_data_dir() -> Path | None:

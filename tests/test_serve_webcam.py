@@ -16,9 +16,9 @@ from exporter.cli import run
 from exporter.cli import serve as serve_cli
 from exporter.server import face_mesh_dir
 
-from .conftest import ROOT
+from .conftest import NO_BUNDLE, ROOT, VIEWER_BUNDLE
 
-HAVE_BUNDLE = (ROOT / "viewer_web" / "dist" / "index.html").is_file()
+HAVE_BUNDLE = VIEWER_BUNDLE.is_file()
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def avatar(tmp_path_factory):
     return d / "a.lam"
 
 
-@pytest.mark.skipif(not HAVE_BUNDLE, reason="the viewer bundle is not built (npm run build)")
+@pytest.mark.skipif(not HAVE_BUNDLE, reason=NO_BUNDLE)
 @pytest.mark.skipif(face_mesh_dir() is None, reason="the npm package @mediapipe/face_mesh is not installed")
 def test_lam_serve_mounts_the_face_mesh_package(avatar):
     args = serve_cli.build_parser().parse_args([str(avatar), "--port", "0"])
@@ -70,7 +70,7 @@ def test_tls_mistakes_are_one_line(avatar, capsys, argv, match):
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
-@pytest.mark.skipif(not HAVE_BUNDLE, reason="the viewer bundle is not built (npm run build)")
+@pytest.mark.skipif(not HAVE_BUNDLE, reason=NO_BUNDLE)
 def test_lam_serve_over_https(avatar, tmp_path):
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",

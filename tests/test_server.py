@@ -17,7 +17,7 @@ from exporter.server import add_static_mount, create_app
 from lam_core import load_motion
 from lam_core.example_motions import write_example_motions
 
-from .conftest import ROOT
+from .conftest import NO_BUNDLE, ROOT, VIEWER_BUNDLE
 
 
 @pytest.fixture(scope="module")
@@ -143,8 +143,8 @@ def test_lam_serve_process_prints_its_url_and_serves(files):
     """The real command: port 0, prints the URL, answers on 127.0.0.1, and a busy port is a one-line error."""
     import urllib.request
 
-    if not (ROOT / "viewer_web" / "dist" / "index.html").is_file():
-        pytest.skip("the viewer bundle is not built (npm run build)")
+    if not VIEWER_BUNDLE.is_file():
+        pytest.skip(NO_BUNDLE)
     proc = subprocess.Popen([sys.executable, "-m", "exporter.cli.serve", str(files / "avatars" / "a.lam"), "--port", "0",
                              "--motions", str(files / "motions")], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

@@ -23,23 +23,9 @@ from exporter.verify import open_viewer, verify_avatar
 from lam_core.example_motions import write_example_motions
 from lam_core.synthetic import synthetic_avatar
 
-from .conftest import ROOT
+from .conftest import BROWSER_MARKS, ROOT
 
-def _have_chromium() -> bool:
-    from exporter.browser import BrowserError, chromium_path
-
-    try:
-        return bool(chromium_path())
-    except BrowserError:
-        return False
-
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not _have_chromium(), reason="Chromium is not installed"),
-    pytest.mark.skipif(not (ROOT / "viewer_web" / "dist" / "index.html").is_file(),
-                       reason="the viewer bundle is not built (npm run build)"),
-]
+pytestmark = BROWSER_MARKS
 
 # name -> function(folder) writing a .lam there and returning its path
 def _photo_avatar(d):

@@ -23,8 +23,7 @@ from exporter.server import create_app, face_mesh_dir
 from exporter.webcam_check import FAKE_CAMERA_FLAGS, analyse, open_webcam_page, track_clip
 from exporter.webcam_clip import blank_clip, make_clip
 
-from .conftest import ROOT
-from .test_viewer_browser import _have_chromium
+from .conftest import BROWSER_MARKS
 
 FACE_MESH = face_mesh_dir()
 
@@ -37,10 +36,7 @@ def _face_mesh_version() -> str | None:
 
 
 pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not _have_chromium(), reason="Chromium is not installed"),
-    pytest.mark.skipif(not (ROOT / "viewer_web" / "dist" / "index.html").is_file(),
-                       reason="the viewer bundle is not built (npm run build)"),
+    *BROWSER_MARKS,
     pytest.mark.skipif(FACE_MESH is None, reason="the npm package @mediapipe/face_mesh is not installed (npm ci)"),
 ]
 
