@@ -8,7 +8,7 @@
 
 import { describeError } from './errors.js';
 import { LamViewer } from './viewer.js';
-import { parseMotionText } from './motion.js';
+import { bytesToBase64, parseMotionText } from './motion.js';
 import { benchmarkFrames } from './bench.js';
 import { WebcamDriver } from './webcam/driver.js';
 
@@ -217,9 +217,7 @@ if (test) {
     /** The canvas as base64 RGBA bytes, rows top to bottom. */
     readPixels: () => {
       const { width, height, data } = viewer.readPixels();
-      let s = '';
-      for (let i = 0; i < data.length; i += 0x8000) s += String.fromCharCode.apply(null, data.subarray(i, i + 0x8000));
-      return { width, height, rgba: btoa(s) };
+      return { width, height, rgba: bytesToBase64(data) };
     },
   });
   window.lamViewer = hook;

@@ -13,6 +13,20 @@ export const MOTION_JOINTS = 5;
 
 const fail = (source, msg) => { throw new ViewerError(`${source}: ${msg}`); };
 
+/** Bytes -> base64 (in slices: String.fromCharCode takes a bounded argument list). */
+export function bytesToBase64(bytes) {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+/** Float32Array -> base64 of its little-endian bytes (the lam-motion arrays). */
+export function floatsToBase64(values) {
+  const bytes = new Uint8Array(values.length * 4), view = new DataView(bytes.buffer);
+  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true);
+  return bytesToBase64(bytes);
+}
+
 function base64Floats(s, count, source, key) {
   if (typeof s !== 'string') fail(source, `'${key}' must be a base64 string`);
   const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;

@@ -5,6 +5,8 @@
 // Tracking delivers frames at an uneven rate; the recording is resampled to a fixed rate (linear
 // interpolation between the tracked frames, by their timestamps).
 
+import { floatsToBase64 } from '../motion.js';
+
 export const JOINT_NAMES = ['global', 'neck', 'jaw', 'eye_l', 'eye_r'];
 export const MAX_RECORD_VALUES = 12_000_000;   // keeps the JSON under ~64 MiB (the viewer's motion limit)
 
@@ -64,13 +66,4 @@ export class MotionRecorder {
       source,
     };
   }
-}
-
-/** Float32Array -> base64 of its little-endian bytes. */
-export function floatsToBase64(values) {
-  const bytes = new Uint8Array(values.length * 4), view = new DataView(bytes.buffer);
-  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true);
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
-  return btoa(s);
 }
