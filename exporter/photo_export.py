@@ -101,11 +101,15 @@ def preview_sheet(rec, rgb: np.ndarray, size: int = 320) -> np.ndarray:
 
 def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_model: str | None = None,
                  landmark_embedding: str | None = None, points: str = "20k", ply: str | None = None,
-                 preview: str | None = None, log: Callable[[str], None] | None = None) -> ExportReport:
-    """Reconstruct the head in ``photo`` and write it to ``output`` (.lam), plus the optional outputs."""
+                 preview: str | None = None, log: Callable[[str], None] | None = None,
+                 weights: str | None = None, onnx: str | None = None, device: str = "cpu",
+                 say: Callable[[str], None] | None = None) -> ExportReport:
+    """Reconstruct the head in ``photo`` and write it to ``output`` (.lam), plus the optional outputs.
+    ``weights`` (a LAM checkpoint, torch on ``device``) or ``onnx`` (an exported network, onnxruntime) use
+    LAM's network instead of the geometric reconstructor; ``say`` gets its time estimate."""
     from exporter.lamfile import write_lam
     from lam_core.photo import detect_face, foreground_mask, load_photo
-    from lam_core.reconstruct.analytic import reconstruct
+    from lam_core.reconstruct.seam import PhotoInput, choose
 
     if points not in POINTS:
         raise OutputError(f"--points must be one of {', '.join(POINTS)}, got {points!r}")
@@ -119,6 +123,12 @@ def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_m
     timer = StageTimer(log)
     notes: list[str] = []
     name = Path(photo).name
+    network = bool(weights or onnx)
+    if network:  # the model file is checked (and loaded) before any photo work
+        with timer("network weights"):
+            reconstructor = choose(weights=weights, onnx=onnx, device=device, levels=POINTS[points],
+                                   flame_model=flame_model, landmark_embedding=landmark_embedding, notes=notes,
+                                   say=say, progress=say is not None)
     with timer("read photo"):
         rgb = load_photo(photo)
     with timer("face landmarks"):
@@ -129,7 +139,9 @@ def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_m
         mask = foreground_mask(rgb)
     head = None
     head_name = "open head"
-    if flame_model:
+    if network:
+        head_name = reconstructor.label
+    elif flame_model:
         from lam_core.flame import load_flame
         from lam_core.landmark_embedding import compute_landmark_embedding, load_landmark_embedding
 
@@ -143,7 +155,9 @@ def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_m
             notes.append("no --landmark-embedding given: using one computed from MediaPipe's canonical face")
     elif landmark_embedding:
         raise OutputError("--landmark-embedding goes with --flame-model")
-    rec = reconstruct(rgb, face, mask, head=head, levels=POINTS[points], timer=timer)
+    if not network:
+        reconstructor = choose(head=head, head_label=head_name, levels=POINTS[points])
+    rec = reconstructor(PhotoInput(rgb, face, mask), timer)
 
     with contextlib.ExitStack() as stack:
         tmp_out = stack.enter_context(atomic_path(out))

@@ -1,6 +1,7 @@
 """``lam-export``: turn a photo into a ``.lam`` avatar, or inspect one.
 
     lam-export photo.jpg -o avatar.lam [--flame-model FLAME.pkl [--landmark-embedding EMB.npz]]
+               [--weights model.safetensors [--device cpu|cuda] | --onnx lam.onnx]
                [--points 20k|80k] [--ply avatar.ply] [--preview sheet.png] [--quiet] [-v]
     lam-export --inspect avatar.lam           # header and per-chunk sizes (raw and stored); checks the file
     lam-export --inspect avatar.lam --json    # the same as JSON
@@ -36,6 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--landmark-embedding", metavar="NPZ",
                    help="MediaPipe landmark embedding for the FLAME model (mediapipe_landmark_embedding.npz); "
                         "computed from MediaPipe's canonical face when omitted")
+    p.add_argument("--weights", metavar="model.safetensors",
+                   help="reconstruct with LAM's network from this checkpoint (LAM-20K, the user's file; "
+                        "FLAME from the checkpoint unless --flame-model is given)")
+    p.add_argument("--onnx", metavar="FILE.onnx", help="reconstruct with LAM's network exported by lam-onnx "
+                                                       "(onnxruntime; needs --flame-model)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="with --weights: run the network on the CPU (float32) or a GPU (bfloat16)")
     p.add_argument("--points", choices=sorted(POINTS), default="20k",
                    help="Gaussians: one (20k) or two (80k) subdivisions of the head mesh")
     p.add_argument("--ply", metavar="FILE.ply", help="also write a standard 3DGS PLY (neutral pose)")
@@ -75,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("give a photo to export, or --inspect FILE.lam")
     if args.output is None:
         parser.error("give the output file: -o FILE.lam")
+    if args.device != "cpu" and not args.weights:
+        parser.error("--device goes with --weights")
     return export(args)
 
 
@@ -86,7 +96,8 @@ def export(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     report = export_photo(args.input, args.output, flame_model=args.flame_model,
                           landmark_embedding=args.landmark_embedding, points=args.points, ply=args.ply,
-                          preview=args.preview, log=say if args.verbose else None)
+                          preview=args.preview, log=say if args.verbose else None, weights=args.weights,
+                          onnx=args.onnx, device=args.device, say=None if args.quiet else say)
     total = time.perf_counter() - t0
     for note in report.notes:
         say(f"note: {note}")

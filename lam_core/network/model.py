@@ -41,7 +41,8 @@ class LamNetwork(nn.Module):
                 progress: Callable[[], None] | None = None) -> dict[str, Tensor]:
         """``pos_embed``: a precomputed :meth:`DinoV2.position_embedding` (the ONNX graph bakes it in);
         ``progress``: called after the encoder and after each transformer block."""
-        self.check_inputs(image, points)
+        if not torch.jit.is_tracing():
+            self.check_inputs(image, points)
         feats = self.encoder(image, pos_embed)
         if progress is not None:
             progress()
