@@ -91,8 +91,9 @@ class TorchRunner:
         with _bar(LamNetwork.progress_steps(self.config), "LAM network", self.progress) as bar, torch.inference_mode(), \
                 torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
             out = self.net(img, pts, progress=lambda: bar.update(1))
-        return {k: out[k][0].float().cpu().numpy().reshape(len(points), -1).squeeze(-1) if k == "opacity"
-                else out[k][0].float().cpu().numpy() for k in OUTPUTS}
+        res = {k: out[k][0].float().cpu().numpy() for k in OUTPUTS}
+        res["opacity"] = res["opacity"].reshape(-1)
+        return res
 
 
 class OnnxRunner:
