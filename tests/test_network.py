@@ -326,3 +326,76 @@ def test_onnx_export_matches_torch(tmp_path, tiny_file, capsys):
     c = OnnxRunner(half, progress=False)(image, pts)
     np.testing.assert_allclose(c["rgb"], a["rgb"], atol=2e-3)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left behind
+
+
+# ---- the joint-attention block and the decoder against their formulas, written out in float64 ----------
+
+def _w(lin):
+    return lin.weight.detach().double(), lin.bias.detach().double()
+
+
+def _ln(x, mod=None, eps=1e-5):
+    y = (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, unbiased=False, keepdim=True) + eps)
+    return y if mod is None else y * mod.weight.detach().double() + mod.bias.detach().double()
+
+
+def _rms(x, mod):
+    return x / torch.sqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * mod.weight.detach().double()
+
+
+def _ff(ff, x):
+    w0, b0 = _w(ff.net[0].proj)
+    w2, b2 = _w(ff.net[2])
+    h = x @ w0.T + b0
+    h = 0.5 * h * (1 + torch.tanh(math.sqrt(2 / math.pi) * (h + 0.044715 * h ** 3)))
+    return h @ w2.T + b2
+
+
+@pytest.mark.parametrize("last", [False, True])
+def test_joint_block_is_the_sd3_formula(last):
+    net = tiny_net()
+    blk = net.transformer.layers[-1 if last else 0]
+    assert blk.context_pre_only == last
+    g = torch.Generator().manual_seed(5)
+    x, c = torch.randn(1, 7, TINY.dim, generator=g), torch.randn(1, 5, TINY.dim, generator=g)
+    with torch.no_grad():
+        got_x, got_c = blk(x, c)
+    x, c = x.double(), c.double()
+    a = blk.attn
+    h, hd = TINY.heads, TINY.dim // TINY.heads
+    split = lambda t: t.view(1, -1, h, hd).transpose(1, 2)  # noqa: E731
+    lin = lambda mod, t: t @ _w(mod)[0].T + _w(mod)[1]  # noqa: E731
+    nx, nc = _ln(x, blk.norm1), _ln(c, blk.norm1_context)
+    q = torch.cat([_rms(split(lin(a.to_q, nx)), a.norm_q), _rms(split(lin(a.add_q_proj, nc)), a.norm_added_q)], 2)
+    k = torch.cat([_rms(split(lin(a.to_k, nx)), a.norm_k), _rms(split(lin(a.add_k_proj, nc)), a.norm_added_k)], 2)
+    v = torch.cat([split(lin(a.to_v, nx)), split(lin(a.add_v_proj, nc))], 2)
+    att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd), -1) @ v   # points first, then the image
+    att = att.transpose(1, 2).reshape(1, -1, TINY.dim)
+    x1 = x + lin(a.to_out[0], att[:, :7])
+    want_x = x1 + _ff(blk.ff, _ln(x1, eps=1e-6))
+    torch.testing.assert_close(got_x.double(), want_x, rtol=1e-4, atol=1e-5)
+    if last:
+        assert got_c is None
+    else:
+        c1 = c + lin(a.to_add_out, att[:, 7:])
+        torch.testing.assert_close(got_c.double(), c1 + _ff(blk.ff_context, _ln(c1, eps=1e-6)), rtol=1e-4, atol=1e-5)
+
+
+def test_decoder_heads_are_the_formulas():
+    net = tiny_net()
+    x = torch.randn(1, 9, TINY.dim, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        got = net.renderer(x)
+    h = x.double()
+    mods = [m for m in net.renderer.mlp_net.layers if isinstance(m, torch.nn.Linear)]
+    for i, m in enumerate(mods):
+        h = h @ _w(m)[0].T + _w(m)[1]
+        if i < len(mods) - 1:
+            h = h * torch.sigmoid(h)  # SiLU
+    head = lambda name: h @ _w(net.renderer.gs_net.out_layers[name])[0].T + _w(net.renderer.gs_net.out_layers[name])[1]  # noqa: E731
+    rot = head("rotation")
+    want = {"offset": (torch.sigmoid(head("xyz")) - 0.5) * 0.2, "rgb": torch.sigmoid(head("shs")),
+            "opacity": torch.sigmoid(head("opacity")), "scale": torch.exp(head("scaling")).clamp(0, 0.01),
+            "rotation": rot / rot.norm(dim=-1, keepdim=True)}
+    for k in OUTPUTS:
+        torch.testing.assert_close(got[k].double(), want[k], rtol=1e-4, atol=1e-6)
