@@ -1,6 +1,7 @@
 """The LAM network as ONNX: opset 17+, weights as external data (the full model is over 2 GB), optional
-float16 weights, the point count dynamic; the image size is fixed at export (its position embedding is
-resampled once and stored as a constant)."""
+float16 weights, the point count dynamic; the image size and the batch (1) are fixed at export (the position
+embedding is resampled once and stored as a constant). Attention is onnxruntime's
+``com.microsoft.MultiHeadAttention`` (a blocked kernel; see :mod:`lam_core.network.attention`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from torch import nn
 
 from lam_core.atomic import OutputError, check_writable
 from lam_core.network import LamNetwork
+from lam_core.network.attention import ORT_DOMAIN
 from lam_core.network.model import OUTPUTS
 from lam_core.network.weights import config_json
 
@@ -83,7 +85,7 @@ def export_onnx(net: LamNetwork, output: str | os.PathLike, *, fp16: bool = Fals
         with torch.no_grad():
             torch.onnx.export(module, (image, points), str(raw), input_names=["image", "points"],
                               output_names=list(OUTPUTS), dynamic_axes=dyn, opset_version=opset,
-                              dynamo=False, do_constant_folding=True)
+                              dynamo=False, do_constant_folding=True, custom_opsets={ORT_DOMAIN: 1})
         model = onnx.load(str(raw), load_external_data=True)
         if fp16:
             model = _weights_to_fp16(model)

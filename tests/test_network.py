@@ -309,6 +309,9 @@ def test_onnx_export_matches_torch(tmp_path, tiny_file, capsys):
     model = onnx.load(str(out), load_external_data=False)
     assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= 17
     assert any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
+    ops = [n.op_type for n in model.graph.node]
+    assert ops.count("MultiHeadAttention") == TINY.vit_depth + TINY.layers  # the blocked kernel, never Softmax
+    assert "Softmax" not in ops
     net, _ = load_lam_weights(tiny_file)
     rng = np.random.default_rng(3)
     image = rng.random((56, 56, 3), dtype=np.float32)

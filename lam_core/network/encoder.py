@@ -1,7 +1,7 @@
 """The image encoder: DINOv2 ViT with register tokens, and the head that fuses four of its layers.
 
 Parameter names follow the official model (``encoder.model.*``, ``encoder.fusion_head.*``) so the released
-checkpoint loads as is. Attention runs through torch's scaled-dot-product attention.
+checkpoint loads as is. Attention: :func:`~lam_core.network.attention.attention`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .attention import attention
 from .config import LamConfig
 
 VIT_EPS = 1e-6
@@ -38,7 +39,7 @@ class SelfAttention(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         b, n, c = x.shape
         q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
-        return self.proj(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, n, c))
+        return self.proj(attention(q, k, v))
 
 
 class Mlp(nn.Module):

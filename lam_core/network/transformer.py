@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .attention import attention
 from .config import LamConfig
 
 EPS = 1e-6
@@ -74,8 +75,7 @@ class JointAttention(nn.Module):
         v = torch.cat([self._heads(self.to_v(x)), self._heads(self.add_v_proj(c))], 2)
         if not self.context_pre_only:  # the image tokens' own queries are needed only where they are updated
             q = torch.cat([q, self.norm_added_q(self._heads(self.add_q_proj(c)))], 2)
-        a = F.scaled_dot_product_attention(q, k, v)
-        a = a.transpose(1, 2).reshape(x.shape[0], -1, x.shape[-1]).to(q.dtype)
+        a = attention(q, k, v).to(q.dtype)
         out_x = self.to_out[0](a[:, :n])
         out_c = None if self.context_pre_only else self.to_add_out(a[:, n:])
         return out_x, out_c
