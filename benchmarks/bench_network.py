@@ -208,7 +208,8 @@ def part_onnx() -> None:
         report("  peak resident memory", peak, "GB")
         a = CACHE / "reduced-torch-rgb.npy"
         if a.is_file():
-            report("  max |rgb| difference torch vs onnxruntime", float(np.abs(np.load(a) - np.load(b)).max()), "")
+            diff = float(np.abs(np.load(a) - np.load(b)).max())
+            print(f"  {'  max |rgb| difference torch vs onnxruntime':<58} {diff:10.2e}", flush=True)
 
 
 def part_compare() -> None:
