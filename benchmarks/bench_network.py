@@ -18,7 +18,6 @@ several jobs can spare.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 import sys

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from exporter.cli import run
-from lam_core.network import LamConfig, LamNetwork, WeightsError, load_lam_weights, save_lam_weights
+from lam_core.network import LamConfig, LamNetwork, load_lam_weights, save_lam_weights
 from lam_core.network.model import OUTPUTS, count_parameters, meta_network
 
 TINY = LamConfig(image_size=56, vit_embed_dim=32, vit_depth=4, vit_heads=2, num_registers=4, pos_grid=5,
