@@ -75,3 +75,50 @@ def test_arkit_sequence_maps_by_name(official, shared_data):
     posed = avatar.animate(params[200:203])
     assert torch.isfinite(posed.means).all()
     assert (posed.means[0] - posed.means[2]).norm(dim=-1).max() > 1e-4  # the face moves with the speech
+
+
+def _arkit_frames(avatar, shared_data, frames: int):
+    seq = shared_data / "lam_official" / "arkit_speech_973f.json"
+    if not seq.is_file():
+        pytest.skip(f"{seq} is not present")
+    motion = load_motion(seq)
+    params, _ = motion.params_for(avatar.rig.expr_names)
+    idx = np.linspace(0, motion.n_frames - 1, frames).round().astype(int)
+    return FrameParams(params.expr[idx], params.pose[idx], params.translation[idx])
+
+
+def test_converted_lam_is_small_and_faithful(official, shared_data, sample_zip, tmp_path):
+    """Acceptance: lam-convert p2-1.zip -> at most 1.0 MB, >= 40 dB against the unquantised conversion
+    (benchmarks/bench_official_zip.py prints the figure over 30 frames at 512 px)."""
+    from exporter.cli import run
+    from exporter.cli.convert import main
+    from exporter.lamfile import read_lam
+    from exporter.lamfile.fidelity import posed_errors, render_psnr
+
+    out = tmp_path / "p2-1.lam"
+    assert run(main, [str(sample_zip), "-o", str(out), "--quiet"]) == 0
+    assert out.stat().st_size <= 1_000_000
+    ref = official.to_avatar()
+    decoded = read_lam(out).avatar
+    params = _arkit_frames(ref, shared_data, 30)
+    err = posed_errors(ref, decoded, params)
+    assert err["centre_max_m"].max() < 5e-4 and err["color_max"] < 0.01
+    assert render_psnr(ref, decoded, params[14:17], size=256, backend="cpu").min() >= 40
+
+
+def test_zip_lam_zip_round_trip(official, shared_data, sample_zip, tmp_path):
+    from exporter.cli import run
+    from exporter.cli.convert import main
+    from exporter.lamfile import read_lam
+    from exporter.lamfile.fidelity import render_psnr
+    from exporter.official_zip import read_official_zip
+
+    lam, back, lam2 = tmp_path / "a.lam", tmp_path / "back.zip", tmp_path / "b.lam"
+    for src, dst in ((sample_zip, lam), (lam, back), (back, lam2)):
+        assert run(main, [str(src), "-o", str(dst), "--quiet"]) == 0
+    again = read_official_zip(back)
+    assert again.n == official.n and again.expr_names == official.expr_names
+    assert np.abs(again.means - official.means).max() < 1e-3     # only the .lam's quantisation in between
+    first, second = read_lam(lam).avatar, read_lam(lam2).avatar
+    params = _arkit_frames(first, shared_data, 30)[20:22]
+    assert render_psnr(first, second, params, size=256, backend="cpu").min() >= 40

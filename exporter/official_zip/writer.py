@@ -151,7 +151,7 @@ def _offset_ply(avatar: GaussianAvatar) -> bytes:
 def official_members(avatar: GaussianAvatar) -> tuple[dict[str, bytes], list[str]]:
     """The zip's members for ``avatar``, and notes on what the official layout could not hold."""
     rig, pts = avatar.rig, avatar.points
-    names = [n for n in ARKIT_NAMES if n in rig.expr_names]
+    names = [n for n in rig.expr_names if n in ARKIT_NAMES]  # the rig's order: round trips keep it
     if not names:
         _fail("the avatar's rig has no ARKit expression channels (the official renderer drives only ARKit "
               "morph targets); FLAME-channel avatars cannot be written this way")
