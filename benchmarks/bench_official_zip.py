@@ -1,6 +1,11 @@
 """The official LAM web avatar (issue 13): reading the sample zip, converting it to .lam (size), and how
 faithfully the quantised .lam plays the ARKit speech sequence against the unquantised conversion (reference
-renderer, 512x512, 30 frames spread over the sequence, front and three-quarter views).
+renderer, 512x512, 30 frames spread over the sequence, front and three-quarter views). Then, side by side in
+one run on each software GL (Mesa llvmpipe on Xvfb, SwiftShader): the official renderer (npm
+gaussian-splat-renderer-for-lam 0.0.8) playing the zip and this viewer playing the .lam, same 512x512
+viewport, same camera, same ARKit sequence, frame time each (every frame waited for with a 1-pixel read);
+and the neutral avatar from the reference renderer beside the official renderer's own picture (idle motion
+frozen, white background): PSNR, and with --picture PATH the side-by-side PNG (docs/images/ holds one).
 
     python benchmarks/run_all.py official_zip      # or: python benchmarks/bench_official_zip.py [--frames N]
 
@@ -45,6 +50,9 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--browser-frames", type=int, default=40)
+    ap.add_argument("--picture", help="write reference | official | difference x4 here (PNG)")
+    ap.add_argument("--skip-fidelity", action="store_true")
     args = ap.parse_args()
     header("official LAM zip -> .lam (issue 13)")
     data = sample_dir()
@@ -76,6 +84,9 @@ def main() -> int:
         report("zip written back from the avatar", (Path(tmp) / "rt.zip").stat().st_size / 1e6, "MB")
     decoded = decode_lam(blob).avatar
     motion = load_motion(data / "arkit_speech_973f.json")
+    browser_figures(data, avatar, blob, motion, args)
+    if args.skip_fidelity:
+        return 0
     params = sequence_frames(avatar, motion, args.frames)
     err = posed_errors(avatar, decoded, params)
     report("posed centre error, max over frames", float(err["centre_max_m"].max()) * 1e3, "mm")
@@ -85,6 +96,78 @@ def main() -> int:
     report(f"PSNR .lam vs unquantised, {args.frames} ARKit frames, mean", float(ps.mean()), "dB")
     report("reference renders (2 per frame), seconds", time.perf_counter() - t0, "s")
     return 0
+
+
+def viewer_frame_ms(ctx_browser, lam_path: Path, motion, camera, frames: int) -> float:
+    from exporter.lamfile import read_lam
+    from exporter.server import create_app
+    from exporter.browser import serve_in_thread
+    from exporter.verify import _page_params, camera_json, open_viewer
+
+    av = read_lam(lam_path).avatar
+    params, _ = motion.params_for(av.rig.expr_names)
+    spec = [_page_params(params, i) for i in range(frames)]
+    with serve_in_thread(create_app([lam_path], None)) as url:
+        page, _ = open_viewer(ctx_browser, url, lam_path.name)
+        page.evaluate("c => window.lamViewer.setCamera(c)", camera_json(camera))
+        r = page.evaluate("p => window.lamViewer.benchmark(p, {pipelined: true})", spec)
+        page.close()
+    return float(r["frameMs"])
+
+
+def browser_figures(data: Path, avatar, blob: bytes, motion, args) -> None:
+    from exporter.browser import chromium, serve_in_thread
+    from exporter.official_zip.official_renderer import (official_app, official_camera, open_official,
+                                                         package_build, screenshot, frame_ms)
+    from lam_core.metrics import psnr
+    from lam_core.params import FrameParams
+    from lam_core.render import render_posed
+
+    if package_build() is None:
+        print("  official renderer not installed (npm ci): browser figures skipped")
+        return
+    zpath, seq = data / "p2-1.zip", data / "arkit_speech_973f.json"
+    camera = official_camera()
+    with tempfile.TemporaryDirectory(prefix="lam-bench-official-") as tmp:
+        lam_path = Path(tmp) / "p2-1.lam"
+        lam_path.write_bytes(blob)
+        for gl in ("llvmpipe", "swiftshader"):
+            header(f"official renderer (zip) vs this viewer (.lam), {gl}, 512x512, ARKit speech sequence")
+            try:
+                with serve_in_thread(official_app(zpath, seq)) as url, chromium(gl) as browser:
+                    page = open_official(browser, url, zpath.name, "seq=1")
+                    official_ms = frame_ms(page, args.browser_frames)
+                    page.close()
+                    if gl == "llvmpipe":
+                        page = open_official(browser, url, zpath.name, "freeze=1")
+                        official_img = screenshot(page)
+                        page.close()
+                with chromium(gl) as browser:
+                    ours_ms = viewer_frame_ms(browser, lam_path, motion, camera, args.browser_frames)
+            except Exception as exc:  # a missing Xvfb etc. must not hide the other figures
+                print(f"  skipped: {str(exc).splitlines()[0]}")
+                continue
+            report("official renderer, frame", official_ms, "ms")
+            report("official renderer, frames per second", 1000.0 / official_ms, "fps")
+            report("this viewer, frame", ours_ms, "ms")
+            report("this viewer, frames per second", 1000.0 / ours_ms, "fps")
+            report("ratio (this viewer's frame rate / the official's)", official_ms / ours_ms, "x", ">= 4")
+    header("neutral avatar: reference renderer vs the official renderer's own picture (llvmpipe, same camera)")
+    if "official_img" not in locals():
+        print("  skipped: no official picture")
+        return
+    posed = avatar.animate(FrameParams.zeros(1, avatar.rig.n_expr))
+    ref = np.asarray(render_posed(posed, camera, backend="cpu").rgb, dtype=np.float32)
+    report("PSNR reference vs official renderer, whole 512x512 frame", float(psnr(ref, official_img)), "dB")
+    fg = (ref.min(2) < 0.98) | (official_img.min(2) < 0.98)
+    report("PSNR over the union of foregrounds", float(psnr(ref, official_img, mask=fg)), "dB")
+    if args.picture:
+        from exporter.media import write_png
+
+        diff = np.clip(1.0 - 4.0 * np.abs(ref - official_img), 0, 1)
+        sheet = np.concatenate([ref, official_img, diff], 1)
+        write_png(args.picture, (np.clip(sheet, 0, 1) * 255 + 0.5).astype(np.uint8))
+        print(f"  wrote {args.picture} (reference | official | 1 - 4 x difference)")
 
 
 if __name__ == "__main__":
