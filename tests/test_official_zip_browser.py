@@ -71,3 +71,23 @@ def test_sample_round_trip_plays_in_the_official_renderer(shared_data, tmp_path)
     assert _foreground(written) > 0.05
     # the same renderer, camera and neutral pose: only the .lam's quantisation differs
     assert psnr(original, written) >= 30
+
+
+def test_converted_sample_passes_lam_verify_playing_arkit(shared_data, tmp_path):
+    """Acceptance: this viewer draws the converted avatar as the reference renderer does (>= 35 dB) while it
+    plays the ARKit speech sequence (a few frames here; lam-verify --motion plays any number)."""
+    from exporter.verify import verify_avatar
+    from lam_core.motion import load_motion
+    from lam_core.params import FrameParams
+    from exporter.lamfile import read_lam
+
+    src, seq = shared_data / "lam_official" / "p2-1.zip", shared_data / "lam_official" / "arkit_speech_973f.json"
+    if not src.is_file() or not seq.is_file():
+        pytest.skip("sample official avatar or ARKit sequence not present")
+    lam = tmp_path / "p2-1.lam"
+    assert run(convert_main, [str(src), "-o", str(lam), "--quiet"]) == 0
+    params, _ = load_motion(seq).params_for(read_lam(lam).avatar.rig.expr_names)
+    pick = [150, 480, 800]
+    result = verify_avatar(lam, FrameParams(params.expr[pick], params.pose[pick], params.translation[pick]),
+                           size=256, gl=GL, reference_backend="cpu")
+    assert len(result.frames) == 3 and result.min_psnr >= 35
