@@ -122,3 +122,17 @@ def test_zip_lam_zip_round_trip(official, shared_data, sample_zip, tmp_path):
     first, second = read_lam(lam).avatar, read_lam(lam2).avatar
     params = _arkit_frames(first, shared_data, 30)[20:22]
     assert render_psnr(first, second, params, size=256, backend="cpu").min() >= 40
+
+
+def test_animation_clips_become_motions(official):
+    """animation.glb's body clips -> global and neck rotations (a few degrees of idle and speaking sway)."""
+    assert len(official.motions) == 12 and "yumi_h5_a3_idle" in official.motions
+    for name, m in official.motions.items():
+        assert m.n_frames >= 2 and m.fps == 30.0, name
+        assert np.isfinite(m.pose).all() and np.isfinite(m.translation).all()
+        assert np.degrees(np.abs(m.pose[:, :2])).max() < 30, name      # sway, not spins
+        assert np.abs(m.translation).max() < 0.1, name
+    idle = official.motions["yumi_h5_a3_idle"]
+    assert np.degrees(np.abs(idle.pose[:, 1])).max() > 0.5              # the head does move
+    params, unmapped = idle.params_for(official.expr_names)
+    assert unmapped == [] and torch.isfinite(official.to_avatar().animate(params[:3]).means).all()

@@ -168,3 +168,9 @@ def test_cli_runs_as_a_console_script(tmp_path):
     r = subprocess.run([sys.executable, "-m", "exporter.cli.convert", str(tmp_path / "no.zip"), "-o",
                         str(tmp_path / "o.lam")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr
+
+
+def test_written_clips_hold_the_head_still(written):
+    back = read_official_zip(written[0])
+    assert len(back.motions) == 12
+    assert all(np.abs(m.pose).max() < 1e-6 and np.abs(m.translation).max() < 1e-6 for m in back.motions.values())

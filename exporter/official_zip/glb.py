@@ -49,10 +49,13 @@ class Glb:
         raise OfficialZipError(f"{self.where}: {msg}")
 
     def items(self, key: str) -> list:
-        v = self.doc.get(key, [])
-        if not isinstance(v, list) or len(v) > MAX_ITEMS or not all(isinstance(x, dict) for x in v):
-            self.fail(f"'{key}' is not a list of at most {MAX_ITEMS} objects")
-        return v
+        checked = self._cache.setdefault("items", {})
+        if key not in checked:
+            v = self.doc.get(key, [])
+            if not isinstance(v, list) or len(v) > MAX_ITEMS or not all(isinstance(x, dict) for x in v):
+                self.fail(f"'{key}' is not a list of at most {MAX_ITEMS} objects")
+            checked[key] = v
+        return checked[key]
 
     def item(self, key: str, index) -> dict:
         items = self.items(key)
