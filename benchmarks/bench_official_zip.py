@@ -52,7 +52,8 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--browser-frames", type=int, default=40)
     ap.add_argument("--picture", help="write reference | official | difference x4 here (PNG)")
-    ap.add_argument("--skip-fidelity", action="store_true")
+    ap.add_argument("--skip-fidelity", action="store_true", help="no reference-renderer PSNR over the sequence")
+    ap.add_argument("--skip-browser", action="store_true", help="no browser figures")
     args = ap.parse_args()
     header("official LAM zip -> .lam (issue 13)")
     data = sample_dir()
@@ -84,7 +85,8 @@ def main() -> int:
         report("zip written back from the avatar", (Path(tmp) / "rt.zip").stat().st_size / 1e6, "MB")
     decoded = decode_lam(blob).avatar
     motion = load_motion(data / "arkit_speech_973f.json")
-    browser_figures(data, avatar, blob, motion, args)
+    if not args.skip_browser:
+        browser_figures(data, avatar, blob, motion, args)
     if args.skip_fidelity:
         return 0
     params = sequence_frames(avatar, motion, args.frames)

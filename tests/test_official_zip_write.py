@@ -174,3 +174,30 @@ def test_written_clips_hold_the_head_still(written):
     back = read_official_zip(written[0])
     assert len(back.motions) == 12
     assert all(np.abs(m.pose).max() < 1e-6 and np.abs(m.translation).max() < 1e-6 for m in back.motions.values())
+
+
+@pytest.mark.slow
+def test_lam_export_photo_to_official_zip(tmp_path):
+    """lam-export photo.jpg -o avatar.zip: the open head's ARKit channels become the skin's morph targets."""
+    from PIL import Image
+    from skimage import data
+
+    from exporter.cli.export import main as export_main
+
+    photo = tmp_path / "astronaut.jpg"
+    Image.fromarray(data.astronaut()).save(photo, quality=92)
+    out = tmp_path / "astro.zip"
+    assert run(export_main, [str(photo), "-o", str(out)]) == 0
+    back = read_official_zip(out)
+    assert back.name == "astro" and back.n > 20000
+    assert {"jawOpen", "eyeBlinkLeft", "mouthSmileLeft"} <= set(back.expr_names)
+    assert np.abs(back.skin.morph_deltas).max() > 1e-3
+
+
+def test_lam_export_zip_refuses_a_flame_head_up_front(tmp_path, capsys):
+    from exporter.cli.export import main as export_main
+
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(b"not read")
+    assert run(export_main, [str(photo), "-o", str(tmp_path / "a.zip"), "--flame-model", str(tmp_path / "f.pkl")]) == 2
+    assert "needs ARKit channels" in capsys.readouterr().err
