@@ -6,8 +6,8 @@
 
 ``offset.ply`` row i belongs to skin vertex i: x, y, z = offset from that vertex (metres), f_dc = RGB in 0..1
 (not spherical harmonics), opacity = logit, scale = log standard deviations, rot = quaternion wxyz.
-``vertex_order.json`` (the vertices sorted by height, which the official renderer uses as a fixed draw order)
-is checked to be a permutation and kept.
+``vertex_order.json`` (the vertices roughly from the lowest up; renderer 0.0.8 loads it but does not use it) is
+checked to be a permutation and kept.
 """
 
 from __future__ import annotations
