@@ -104,7 +104,8 @@ def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_m
                  preview: str | None = None, log: Callable[[str], None] | None = None,
                  weights: str | None = None, onnx: str | None = None, device: str = "cpu",
                  say: Callable[[str], None] | None = None) -> ExportReport:
-    """Reconstruct the head in ``photo`` and write it to ``output`` (.lam), plus the optional outputs.
+    """Reconstruct the head in ``photo`` and write it to ``output`` (.lam, or .zip: the official LAM web avatar
+    for the official renderer, ARKit-channel rigs only), plus the optional outputs.
     ``weights`` (a LAM checkpoint, torch on ``device``) or ``onnx`` (an exported network, onnxruntime) use
     LAM's network instead of the geometric reconstructor; ``say`` gets its time estimate."""
     from exporter.lamfile import write_lam
@@ -113,7 +114,10 @@ def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_m
 
     if points not in POINTS:
         raise OutputError(f"--points must be one of {', '.join(POINTS)}, got {points!r}")
-    out = check_output(output, (".lam",))
+    out = check_output(output, (".lam", ".zip"))
+    if out.suffix.lower() == ".zip" and (flame_model or weights or onnx):
+        raise OutputError("a .zip (official LAM web avatar) needs ARKit channels: the open head has them, "
+                          "a FLAME head (--flame-model, or LAM's network) does not (write .lam)")
     ply_path = check_output(ply, (".ply",)) if ply else None
     preview_path = check_output(preview, (".png", ".jpg", ".jpeg")) if preview else None
     named = [p for p in (out, ply_path, preview_path) if p is not None]
@@ -161,9 +165,16 @@ def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_m
 
     with contextlib.ExitStack() as stack:
         tmp_out = stack.enter_context(atomic_path(out))
-        with timer("write .lam"):
-            size = write_lam(tmp_out, rec.avatar, thumbnail=_thumbnail(rgb, face.points), thumbnail_mime="image/jpeg",
-                             meta={"source": name, "head": head_name, "points": points})
+        if out.suffix.lower() == ".zip":
+            from exporter.official_zip.writer import write_official_zip
+
+            with timer("write official zip"):
+                size, zip_notes = write_official_zip(tmp_out, rec.avatar, name=out.stem)
+            notes.extend(zip_notes)
+        else:
+            with timer("write .lam"):
+                size = write_lam(tmp_out, rec.avatar, thumbnail=_thumbnail(rgb, face.points),
+                                 thumbnail_mime="image/jpeg", meta={"source": name, "head": head_name, "points": points})
         if ply_path is not None:
             from exporter.ply import write_ply
 

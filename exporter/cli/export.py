@@ -30,7 +30,8 @@ from lam_core.flame import FLAME_ENV
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lam-export", description="Export a photo to a .lam avatar, or inspect one.")
     p.add_argument("input", nargs="?", metavar="PHOTO", help="photo to export (JPEG, PNG, WebP, ...)")
-    p.add_argument("-o", "--output", metavar="FILE.lam", help="where to write the avatar")
+    p.add_argument("-o", "--output", metavar="FILE.lam", help="where to write the avatar (.lam; or .zip: the official "
+                                                             "LAM web avatar, for the official renderer)")
     p.add_argument("--flame-model", metavar="PATH", default=os.environ.get(FLAME_ENV) or None,
                    help=f"build a FLAME head from this FLAME file (default: ${FLAME_ENV} if set, else the "
                         "embedded open head)")
