@@ -1,12 +1,13 @@
-// What the deformation worker does, independent of where it runs (a Worker, or the main thread when
-// workers are unavailable): deform the Gaussians for the frame's parameters and sort them for the view.
+// DeformSortHandler: the deformation worker's message handler, wherever it runs (in a Worker, or on the main
+// thread when workers are unavailable): deform the Gaussians for the frame's parameters and sort them for the
+// view.
 import { checkAvatar } from './avatar.js';
 import { Deformer } from './deform.js';
 import { describeError } from './errors.js';
 import { DepthSorter } from './sort.js';
 import { texelBuffer } from './texels.js';
 
-export class FrameWorker {
+export class DeformSortHandler {
   handle(msg) {
     try {
       if (msg.type === 'init') {

@@ -1,4 +1,4 @@
-// From the .lam reader's output (lam_reader.js, issue 5: docs/lam-format.md) to the viewer's avatar
+// From the .lam reader's output (lam_reader.js, docs/lam-format.md) to the viewer's avatar
 // structure (README.md). Mostly renaming; the joints' expression directions are transposed from (J, 3, K)
 // to channel-major (K, J, 3); the landmark embedding's triangles become vertex triples.
 
