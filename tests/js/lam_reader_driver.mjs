@@ -10,6 +10,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LIMITS, LAYOUT, MAGIC, VERSION_MAJOR, VERSION_MINOR, LamFormatError, readLam } from '../../viewer_web/src/lam_reader.js';
+import { avatarFromLam } from '../../viewer_web/src/lam_adapter.js';
+import { checkAvatar } from '../../viewer_web/src/avatar.js';
 
 const [mode, ...args] = process.argv.slice(2);
 
@@ -49,6 +51,7 @@ async function dump(file, dir, misaligned) {
     bytes = big.subarray(3);
   }
   const lam = await readLam(bytes);
+  checkAvatar(avatarFromLam(lam));  // what the viewer makes of a valid file is a valid avatar (it is not re-checked)
   const manifest = { arrays: {}, counts: lam.counts, header: lam.header, meta: lam.meta, version: lam.version,
     thumbnailMime: lam.thumbnail?.mime ?? null, bindK: lam.binding.k, skinK: lam.skin.k, chunks: lam.chunks,
     pointFacesKind: lam.pointFacesKind, subdivisionLevels: lam.subdivisionLevels, names: { joints: lam.joints.names, expr: lam.expressions.names },

@@ -1,7 +1,6 @@
 // DeformSortHandler: the deformation worker's message handler, wherever it runs (in a Worker, or on the main
 // thread when workers are unavailable): deform the Gaussians for the frame's parameters and sort them for the
 // view.
-import { checkAvatar } from './avatar.js';
 import { Deformer } from './deform.js';
 import { describeError } from './errors.js';
 import { DepthSorter } from './sort.js';
@@ -11,7 +10,7 @@ export class DeformSortHandler {
   handle(msg) {
     try {
       if (msg.type === 'init') {
-        this.avatar = checkAvatar(msg.avatar);
+        this.avatar = msg.avatar;  // validated where it entered the page (readLam or LamViewer.load)
         this.deformer = new Deformer(this.avatar);
         this.sorter = new DepthSorter(this.avatar.n);
         this.means = null;
