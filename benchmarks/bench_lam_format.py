@@ -1,4 +1,4 @@
-""".lam file: size, encode/decode time and fidelity of the 20,018-Gaussian FLAME-layout avatar (issue 5).
+""".lam file: size, encode/decode time and fidelity of the 20,018-Gaussian FLAME-layout avatar.
 
 FLAME cannot be shipped, so the avatar is the synthetic FLAME-layout stand-in (lam_core.synthetic: FLAME's
 exact counts, 100 expression channels, 36 pose correctives). The fidelity is the PSNR of the decoded file
@@ -17,7 +17,8 @@ from pathlib import Path
 
 from common import header, median_time, report
 from exporter.lamfile import decode_lam, encode_lam
-from exporter.lamfile.fidelity import posed_errors, probe_frames, render_psnr
+from exporter.lamfile.fidelity import posed_errors, render_psnr
+from lam_core.exercise import exercise_sequence
 from lam_core.synthetic import synthetic_avatar
 
 OFFICIAL_ZIP_BYTES = 4.09e6  # the official LAM web export (OpenAvatarChat zip) of one 20,018-splat avatar
@@ -64,7 +65,7 @@ def main() -> None:
     if ms is not None:
         report("decode to typed arrays (JavaScript, Node)", ms, "ms")
 
-    params = probe_frames(avatar.rig.n_expr, frames=30)
+    params = exercise_sequence(avatar.rig.expr_names, frames=30)
     e = posed_errors(avatar, f.avatar, params)
     report("posed centres vs float, RMS (worst frame)", e["centre_rms_m"].max() * 1e6, "um")
     report("posed centres vs float, max", e["centre_max_m"].max() * 1e6, "um")

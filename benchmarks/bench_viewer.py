@@ -1,4 +1,4 @@
-"""The browser viewer (issue 7): per-frame CPU time of deformation + depth sort in Node, and mean frame time
+"""The browser viewer: per-frame CPU time of deformation + depth sort in Node, and mean frame time
 in headless Chromium at 512x512 on SwiftShader and on Mesa llvmpipe (Xvfb), at 20,018 and 79,936 Gaussians
 of the synthetic FLAME-layout avatar written as .lam files.
 
@@ -36,11 +36,12 @@ def write_avatars(folder: Path) -> dict[int, Path]:
     return out
 
 
-def params_json(n_expr: int, frames: int, view) -> dict:
-    from exporter.verify import _page_params, builtin_sequence
+def params_json(rig, frames: int, view) -> dict:
+    from exporter.verify import page_params
+    from lam_core.exercise import exercise_sequence
 
-    p = builtin_sequence(n_expr, frames)
-    return {"frames": [_page_params(p, i) for i in range(frames)], "view": [float(x) for x in view.reshape(-1)]}
+    p = exercise_sequence(rig.expr_names, rig.joint_names, frames)
+    return {"frames": [page_params(p, i) for i in range(frames)], "view": [float(x) for x in view.reshape(-1)]}
 
 
 def node_figures(lam: Path, spec: Path, dense: bool = False) -> dict:
@@ -79,10 +80,10 @@ def main() -> None:
         for levels, lam in lams.items():
             avatar = read_lam(lam).avatar
             cameras[levels] = avatar_camera(avatar.canonical_means(), size=512)
-            (folder / f"params_{levels}.json").write_text(json.dumps(params_json(avatar.rig.n_expr, 60, cameras[levels].world_to_camera)))
+            (folder / f"params_{levels}.json").write_text(json.dumps(params_json(avatar.rig, 60, cameras[levels].world_to_camera)))
 
         header(f"viewer: deformation + depth sort per frame in Node {subprocess.check_output(['node', '--version'], text=True).strip()} "
-               f"({os.cpu_count()} cores; built-in 60-frame sequence, every channel active)")
+               f"({os.cpu_count()} cores; the 60-frame exercise sequence, every channel active)")
         for levels, lam in lams.items():
             for dense in (False, True):
                 f = node_figures(lam, folder / f"params_{levels}.json", dense)
@@ -93,6 +94,10 @@ def main() -> None:
                     report(f"  of which blendshapes + FK ({f['nnz']:,} basis entries)", f["base_ms"], "ms/frame")
                     report("  of which skinning (centres + rotations)", f["skin_ms"], "ms/frame")
                     report("  of which depth sort", f["sort_ms"], "ms/frame")
+                    mib = 1 << 20
+                    report(f"  bases in memory (quantised as stored; float32 deltas: {f['basis_f32_bytes'] / mib:.2f} MiB)",
+                           f["basis_bytes"] / mib, "MiB")
+                    report("  all of the avatar's typed arrays", f["avatar_bytes"] / mib, "MiB")
 
         frames = 20 if quick else 60
         for gl in ("swiftshader", "llvmpipe"):

@@ -1,4 +1,4 @@
-"""Webcam driving (issue 8): the JS solver's time per frame in Node, and the whole pipeline in headless Chromium
+"""Webcam driving: the JS solver's time per frame in Node, and the whole pipeline in headless Chromium
 with a fake camera playing a known performance of the photo's avatar (exporter.webcam_check): tracking rate,
 MediaPipe's time per frame, the solver's time in the page, and the accuracy figures (jaw and yaw correlation,
 blinks, drift) on llvmpipe with MediaPipe in a Worker and on the main thread, and on SwiftShader.

@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from exporter.lamfile import Quantisation, decode_lam, encode_lam
-from exporter.lamfile.fidelity import posed_errors, probe_frames, probe_yaws
+from exporter.lamfile.fidelity import posed_errors, probe_yaws
+from lam_core.exercise import exercise_sequence
 from lam_core.gaussians import GaussianAvatar, Gaussians
 from lam_core.synthetic import synthetic_avatar
 
@@ -121,7 +122,7 @@ def main(argv=None) -> int:
     for label, avatar in avatars().items():
         if args.avatar and label not in args.avatar:
             continue
-        params = probe_frames(avatar.rig.n_expr, frames=args.frames)
+        params = exercise_sequence(avatar.rig.expr_names, frames=args.frames)
         t0 = time.perf_counter()
         renders = Renders(avatar, params, args.size)
         print(f"\n== {label}: {avatar.n:,} Gaussians, {args.frames} frames at {args.size} px "

@@ -2,7 +2,8 @@
 // Per-frame CPU time of the viewer's deformation and depth sort in Node, on the avatar as the page gets it
 // (the .lam reader + adapter). PARAMS.json: {frames: [{expr, pose, translation}], view: [16]}.
 // --dense: fill the bases' zero entries (real FLAME's bases are dense; the synthetic model's are sparse).
-// Prints JSON: median milliseconds per frame.
+// Prints JSON: median milliseconds per frame; the bytes the avatar's bases hold in memory (as read, and as
+// they would be with float32 deltas) and the bytes of all its typed arrays.
 import { readFileSync } from 'node:fs';
 import { avatarFromLam } from '../viewer_web/src/lam_adapter.js';
 import { readLam } from '../viewer_web/src/lam_reader.js';
@@ -12,6 +13,19 @@ import { texelBuffer } from '../viewer_web/src/texels.js';
 
 const [path, paramsPath, flag] = process.argv.slice(2);
 let a = avatarFromLam(await readLam(new Uint8Array(readFileSync(path))));
+const basisBytes = (b) => b.ptr.byteLength + b.index.byteLength + b.delta.byteLength + (b.scale?.byteLength ?? 0);
+const memory = {
+  basis_bytes: basisBytes(a.expr) + basisBytes(a.pose),
+  basis_f32_bytes: [a.expr, a.pose].reduce((t, b) => t + b.ptr.byteLength + b.index.byteLength + b.delta.length * 4, 0),
+  avatar_bytes: (() => {
+    const seen = new Set();
+    const walk = (o) => Object.values(o).reduce((t, v) => {
+      if (ArrayBuffer.isView(v)) { if (seen.has(v.buffer)) return t; seen.add(v.buffer); return t + v.buffer.byteLength; }
+      return v && typeof v === 'object' && !Array.isArray(v) ? t + walk(v) : t;
+    }, 0);
+    return walk(a);
+  })(),
+};
 if (flag === '--dense') {
   const dense = (b) => {
     const nv = a.nVertices, ptr = new Uint32Array(b.count + 1), index = new Uint32Array(b.count * nv);
@@ -19,7 +33,10 @@ if (flag === '--dense') {
     for (let k = 0; k < b.count; k++) {
       ptr[k + 1] = (k + 1) * nv;
       for (let v = 0; v < nv; v++) index[k * nv + v] = v;
-      for (let e = b.ptr[k]; e < b.ptr[k + 1]; e++) delta.set(b.delta.subarray(e * 3, e * 3 + 3), (k * nv + b.index[e]) * 3);
+      const s = b.scale ? b.scale[k] : 1;
+      for (let e = b.ptr[k]; e < b.ptr[k + 1]; e++) {
+        for (let c = 0; c < 3; c++) delta[(k * nv + b.index[e]) * 3 + c] = b.delta[e * 3 + c] * s;
+      }
     }
     return { count: b.count, ptr, index, delta, scale: null };
   };
@@ -39,6 +56,7 @@ const median = (fn, reps = 150) => {
 const f = (i) => frames[i % frames.length];
 const out = {
   n: a.n,
+  ...memory,
   nnz: a.expr.ptr[a.expr.count] + a.pose.ptr[a.pose.count],
   base_ms: median((i) => d.prepare(f(i))),
   skin_ms: median(() => d.skin(means, quats)),

@@ -39,8 +39,3 @@ def load_avatar(path: str | os.PathLike) -> Avatar:
         return read_lam(p).avatar
     raise AvatarFileError(f"{p}: unknown avatar file type {p.suffix or '(no extension)'!r} "
                           f"(expected {', '.join(SUFFIXES)})")
-
-
-def is_static(avatar: Avatar) -> bool:
-    """True for Gaussians without a rig (they cannot play motions)."""
-    return not isinstance(avatar, GaussianAvatar)

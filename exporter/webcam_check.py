@@ -264,6 +264,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--tracker", choices=("worker", "main"), default="worker")
     p.add_argument("--seconds", type=float, default=14.0)
     p.add_argument("--json", help="also write the figures (and the per-frame series) to this file")
+    from exporter.cli import add_version
+
+    add_version(p)
     args = p.parse_args(argv)
     figures = run_check(args.avatar, args.gl, args.tracker, args.seconds)
     for line in figures.lines():

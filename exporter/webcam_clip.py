@@ -190,6 +190,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--width", type=int, default=320)
     p.add_argument("--height", type=int, default=240)
     p.add_argument("--fps", type=float, default=24.0)
+    from exporter.cli import add_version
+
+    add_version(p)
     args = p.parse_args(argv)
     clip = make_clip(args.avatar, args.output, args.width, args.height, args.fps)
     print(f"wrote {clip.path}: {clip.frames} frames, {args.width}x{args.height} at {args.fps:g} fps")

@@ -20,16 +20,26 @@ class OutputError(LamError):
 
 
 def check_writable(path: str | os.PathLike) -> Path:
-    """``path`` as a Path if a file can be written there (its directory exists and is writable, and it is
-    not a directory itself); OutputError otherwise. Tools call it on every output before doing any work."""
+    """``path`` as a Path if a file can be written there (its directory exists and takes a new file, and it
+    is not a directory itself); OutputError otherwise. Tools call it on every output before doing any work.
+    The directory is probed by creating (and removing) a file in it: permission bits say nothing about
+    read-only or virtual file systems (/proc), nor about root."""
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
+        above = next((p for p in [parent, *parent.parents] if p.exists()), None)
+        if above is not None and not above.is_dir():
+            raise OutputError(f"cannot write {target}: {above} is a file, not a directory")
         raise OutputError(f"cannot write {target}: directory {parent} does not exist")
     if target.is_dir():
         raise OutputError(f"cannot write {target}: it is a directory")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"cannot write {target}: directory {parent} is not writable")
+    probe = parent / f".{target.stem}.probe-{secrets.token_hex(4)}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc} in {parent}") from None
+    os.close(fd)
+    os.unlink(probe)
     return target
 
 

@@ -15,8 +15,7 @@ import numpy as np
 import torch
 
 from .errors import ModelFileError
-from .lbs import Skinned, blend, corrected, skin
-from .rotations import axis_angle_to_matrix
+from .lbs import Skinned, blend, lbs
 from .subdivision import subdivide, subdivide_landmarks
 
 JOINT_NAMES: tuple[str, ...] = ("global", "neck", "jaw", "eye_l", "eye_r")
@@ -147,8 +146,7 @@ class HeadModel:
         joints = t["j_regressor"] @ v
         if pose is None:
             pose = torch.zeros(b, self.n_joints, 3)
-        rot = axis_angle_to_matrix(pose)
-        return skin(corrected(v, rot, t["posedirs"]), joints, rot, t["lbs_weights"], self.parents, translation)
+        return lbs(v, joints, pose, t["posedirs"], t["lbs_weights"], self.parents, translation)
 
     def torch_buffers(self) -> dict[str, torch.Tensor]:
         """The arrays as float32 torch tensors (cached on first use)."""

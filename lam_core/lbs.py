@@ -7,12 +7,15 @@
     G_j       = G_parent(j) * [R_j | J_j - J_parent(j)]    (forward kinematics)
     A_j       = G_j * [I | -J_j]                           (rest pose removed)
     v         = sum_j w_j A_j v_posed + translation
+
+:func:`lbs` is that composition, the only one: `HeadModel.forward`, `Rig.deform` and `RigPoints.deform` (which
+carries the corrected base mesh to its points before skinning) all pose through it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -95,3 +98,26 @@ def skin(
     t = (weights @ a[:, :, :3, :].reshape(b, nj, 12)).reshape(b, -1, 3, 4)  # (B, V, 3, 4) blended transforms
     verts = (t[..., :3] @ v_posed[..., None])[..., 0] + t[..., 3]
     return Skinned(vertices=verts, joints=posed_joints, transforms=a, rotations=a[:, :, :3, :3])
+
+
+def lbs(
+    v_shaped: Tensor,
+    joints: Tensor,
+    pose: Tensor,
+    posedirs: Tensor | None,
+    weights: Tensor,
+    parents: Sequence[int],
+    translation: Tensor | None = None,
+    to_points: Callable[[Tensor], Tensor] | None = None,
+) -> Skinned:
+    """The one composition of FLAME's animation (every head model, rig and set of rig points poses through it).
+
+    v_shaped (B, V, 3) the base mesh with its blendshapes, joints (B, J, 3) its rest joints, pose (B, J, 3)
+    axis-angle; pose correctives are added on the base mesh, then ``to_points`` (if given) carries the base
+    mesh to the points that are skinned (an interpolation, plus offsets), with ``weights`` (points, J).
+    """
+    rotations = axis_angle_to_matrix(pose)
+    v = corrected(v_shaped, rotations, posedirs)
+    if to_points is not None:
+        v = to_points(v)
+    return skin(v, joints, rotations, weights, parents, translation)

@@ -20,9 +20,8 @@ import scipy.sparse as sp
 import torch
 
 from .head_model import HeadModel, LandmarkEmbedding
-from .lbs import Skinned, blend, corrected, skin
+from .lbs import Skinned, blend, lbs
 from .params import FrameParams
-from .rotations import axis_angle_to_matrix
 from .subdivision import subdivide
 
 
@@ -110,21 +109,20 @@ class Rig:
             raise ValueError(f"parameters have {params.expr.shape[1]} expression channels and "
                              f"{params.pose.shape[1]} joints; the rig has {self.n_expr} and {self.n_joints}")
 
-    def shaped(self, params: FrameParams) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Before skinning: vertices with expression blendshapes and pose correctives (B, V, 3), the
-        joints moved by the expression (B, J, 3), and the joint rotations (B, J, 3, 3)."""
+    def blended(self, params: FrameParams) -> tuple[torch.Tensor, torch.Tensor]:
+        """The expression blendshapes: vertices (B, V, 3) and the joints they move (B, J, 3)."""
         self.check_params(params)
         t = self.torch_buffers()
         b = params.batch
         v = t["vertices"].expand(b, -1, -1) + blend(t["exprdirs"], params.expr)
         joints = t["joints"].expand(b, -1, -1) + blend(t["joint_exprdirs"], params.expr)
-        rot = axis_angle_to_matrix(params.pose)
-        return corrected(v, rot, t["posedirs"]), joints, rot
+        return v, joints
 
     def deform(self, params: FrameParams) -> Skinned:
         """Pose the mesh: expression blendshapes, pose correctives, LBS, translation."""
-        v, joints, rot = self.shaped(params)
-        return skin(v, joints, rot, self.torch_buffers()["lbs_weights"], self.parents, params.translation)
+        v, joints = self.blended(params)
+        t = self.torch_buffers()
+        return lbs(v, joints, params.pose, t["posedirs"], t["lbs_weights"], self.parents, params.translation)
 
 
 @dataclass(frozen=True, eq=False)
@@ -188,9 +186,12 @@ class RigPoints:
     def deform(self, params: FrameParams, offsets: torch.Tensor | None = None) -> Skinned:
         """Pose the points; ``offsets`` (N, 3) are canonical displacements added before skinning (the
         Gaussians' offsets from their points)."""
-        v, joints, rot = self.rig.shaped(params)
-        pts = self.interpolate(v)
-        if offsets is not None:
-            pts = pts + offsets
+        v, joints = self.rig.blended(params)
+
+        def to_points(base: torch.Tensor) -> torch.Tensor:
+            pts = self.interpolate(base)
+            return pts if offsets is None else pts + offsets
+
         weights = self._cached("lbs_weights_torch", lambda: _as_f32(self.lbs_weights))
-        return skin(pts, joints, rot, weights, self.rig.parents, params.translation)
+        return lbs(v, joints, params.pose, self.rig.torch_buffers()["posedirs"], weights, self.rig.parents,
+                   params.translation, to_points)

@@ -88,6 +88,9 @@ def test_bad_photos(photos, tmp_path, name, expect):
 
 @pytest.mark.parametrize("args,expect", [
     (["-o", "/nonexistent-dir/a.lam"], "does not exist"),
+    (["-o", "/proc/a.lam"], "cannot write /proc/a.lam"),                 # a directory no file can be made in
+    (["-o", "{tmp}/a.lam", "--ply", "/proc/a.ply"], "cannot write /proc/a.ply"),
+    (["-o", "{photos}/grey.png/a.lam"], "grey.png is a file, not a directory"),
     (["-o", "{tmp}"], "expected a file name ending in .lam"),
     (["-o", "{tmp}/a.lam", "--ply", "{tmp}/a.obj"], "ending in .ply"),
     (["-o", "{tmp}/a.lam", "--preview", "{tmp}/a.lam"], "different paths|ending in .png"),
@@ -95,7 +98,7 @@ def test_bad_photos(photos, tmp_path, name, expect):
     (["-o", "{tmp}/a.lam", "--flame-model", "{tmp}/nope.pkl"], "FLAME model not found"),
 ])
 def test_bad_outputs_and_options(photos, tmp_path, args, expect):
-    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    args = [a.replace("{tmp}", str(tmp_path)).replace("{photos}", str(photos)) for a in args]
     r = run([photos / "astronaut.jpg"] + args, tmp_path)
     assert r.returncode == 2 and r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
     assert __import__("re").search(expect, r.stderr), r.stderr

@@ -113,3 +113,20 @@ def test_lam_render_plays_a_recording(tmp_path):
                         str(tmp_path / "x.png"), "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_motion_caps_agree_with_the_viewers():
+    """A motion lam_core accepts is one the page accepts: the caps are twins (viewer_web/src/motion.js)."""
+    import shutil
+
+    from lam_core import motion
+
+    if shutil.which("node") is None:
+        pytest.skip("Node.js is not installed")
+    script = ("import('./viewer_web/src/motion.js').then((m) => console.log(JSON.stringify("
+              "{MAX_FRAMES: m.MAX_FRAMES, MAX_CHANNELS: m.MAX_CHANNELS, MAX_VALUES: m.MAX_VALUES, joints: m.MOTION_JOINTS})))")
+    r = subprocess.run(["node", "-e", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    js = json.loads(r.stdout)
+    assert (js["MAX_FRAMES"], js["MAX_CHANNELS"], js["MAX_VALUES"]) == (motion.MAX_FRAMES, motion.MAX_CHANNELS,
+                                                                        motion.MAX_VALUES)
+    assert js["joints"] == len(motion.LAM_MOTION_JOINTS)

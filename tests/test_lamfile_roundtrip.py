@@ -10,7 +10,8 @@ import pytest
 from exporter.cli.export import main as export_main
 from exporter.lamfile import LamFileError, Quantisation, decode_lam, encode_lam, read_lam, write_lam
 from exporter.lamfile import spec
-from exporter.lamfile.fidelity import posed_errors, probe_frames
+from exporter.lamfile.fidelity import posed_errors
+from lam_core.exercise import exercise_sequence
 from lam_core.synthetic import synthetic_avatar
 from tests.lam_support import PNG_1x1, frame, general_interp_avatar, sparse_channel_avatar, split, tiny_avatar
 
@@ -117,7 +118,7 @@ def test_quantised_flame_layout_is_small_and_close(flame_avatar):
     _check_quantised(flame_avatar, f, True)
     # midpoint weights (1/2) are exact
     assert (flame_avatar.points.interp != f.avatar.points.interp).nnz == 0
-    e = posed_errors(flame_avatar, f.avatar, probe_frames(100))
+    e = posed_errors(flame_avatar, f.avatar, exercise_sequence(flame_avatar.rig.expr_names))
     assert e["centre_rms_m"].max() < 1e-4 and e["centre_max_m"].max() < 5e-4
     assert e["rotation_max_deg"].max() < 0.3
 
@@ -126,7 +127,7 @@ def test_quantised_sparse_many_channels(open_avatar):
     data = encode_lam(open_avatar)
     f = decode_lam(data)
     _check_quantised(open_avatar, f, True)
-    e = posed_errors(open_avatar, f.avatar, probe_frames(open_avatar.rig.n_expr, frames=6))
+    e = posed_errors(open_avatar, f.avatar, exercise_sequence(open_avatar.rig.expr_names, frames=6))
     assert e["centre_rms_m"].max() < 1e-4
 
 

@@ -140,3 +140,26 @@ def test_subdivided_model_keeps_joints_and_base_vertices(flame_model, levels, po
     base, sub = flame_model.forward(*args), fine.forward(*args)
     np.testing.assert_allclose(sub.joints.numpy(), base.joints.numpy(), atol=1e-6)
     np.testing.assert_allclose(sub.vertices[0, :5023].numpy(), base.vertices[0].numpy(), atol=1e-6)
+
+
+def test_rig_deform_is_the_head_models_forward(flame_model):
+    """A person's Rig (shape baked in, joints moved by expressions through joint_exprdirs) poses its mesh
+    exactly as the head model's own forward pass with that shape."""
+    from lam_core.params import FrameParams
+    from lam_core.rig import Rig
+
+    rng = np.random.default_rng(5)
+    shape = rng.normal(size=flame_model.n_shape).astype(np.float32)
+    b, k, j = 3, flame_model.n_expr, flame_model.n_joints
+    expr = torch.tensor(rng.normal(size=(b, k)) * 1.5, dtype=torch.float32)
+    pose = torch.tensor(rng.normal(size=(b, j, 3)) * 0.3, dtype=torch.float32)
+    trans = torch.tensor(rng.normal(size=(b, 3)) * 0.02, dtype=torch.float32)
+    rig = Rig.from_head_model(flame_model, shape)
+    got = rig.deform(FrameParams(expr, pose, trans))
+    want = flame_model.forward(shape=torch.from_numpy(shape)[None].expand(b, -1), expr=expr, pose=pose,
+                               translation=trans)
+    # expressions move the joints here (the jaw follows the chin), so joint_exprdirs is part of what is checked
+    moved = np.abs(np.einsum("jck,bk->bjc", rig.joint_exprdirs, expr.numpy())).max()
+    assert moved > 1e-3
+    np.testing.assert_allclose(got.joints.numpy(), want.joints.numpy(), atol=2e-6)
+    np.testing.assert_allclose(got.vertices.numpy(), want.vertices.numpy(), atol=2e-6)

@@ -9,7 +9,7 @@ import torch
 
 from lam_core.camera import Camera
 from lam_core.render import RenderError, RenderOutput, render_gaussians, render_posed
-from lam_core.render.projection import extend_for
+from lam_core.render.projection import opacity_extent
 from lam_core.gaussians import PosedGaussians
 
 from .render_oracle import oracle_render
@@ -181,9 +181,10 @@ def test_transparent_gaussians_are_skipped():
 
 
 def test_opacity_aware_radius():
-    assert extend_for(1.0) == pytest.approx(np.sqrt(2 * np.log(255)))
-    assert extend_for(0.1) == pytest.approx(np.sqrt(2 * np.log(25.5)))
-    assert extend_for(1.0) < 3.33
+    e = opacity_extent(torch.tensor([1.0, 0.1, 100.0])).tolist()
+    assert e[0] == pytest.approx(np.sqrt(2 * np.log(255)), rel=1e-6)
+    assert e[1] == pytest.approx(np.sqrt(2 * np.log(25.5)), rel=1e-6)
+    assert e[0] < 3.33 and e[2] == pytest.approx(3.33)
 
 
 def test_transmittance_stop_excludes_the_gaussian_that_would_cross_1e4():

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from exporter.lamfile import read_lam, write_lam
-from exporter.verify import _page_params, builtin_sequence
+from exporter.verify import page_params
 from lam_core.camera import avatar_camera
+from lam_core.exercise import exercise_sequence
 from lam_core.synthetic import synthetic_avatar
 
 from .conftest import ROOT
@@ -35,7 +36,7 @@ def synthetic_lam(tmp_path_factory):
 
 def run_js(lam_path, params, view, camera, tmp_path):
     n_frames = params.batch
-    spec = {"frames": [_page_params(params, i) for i in range(n_frames)], "view": [float(x) for x in view.reshape(-1)],
+    spec = {"frames": [page_params(params, i) for i in range(n_frames)], "view": [float(x) for x in view.reshape(-1)],
             "camera": camera}
     (tmp_path / "params.json").write_text(json.dumps(spec))
     out = tmp_path / "out.bin"
@@ -47,7 +48,7 @@ def run_js(lam_path, params, view, camera, tmp_path):
 def test_deformation_matches_python(synthetic_lam, tmp_path):
     avatar = read_lam(synthetic_lam).avatar     # the numbers the JS reader decodes too
     n = avatar.n
-    params = builtin_sequence(avatar.rig.n_expr, 6)
+    params = exercise_sequence(avatar.rig.expr_names, frames=6)
     posed = avatar.animate(params)
     cam = avatar_camera(avatar.canonical_means(), yaw_deg=30, pitch_deg=-10, size=400)
     raw = run_js(synthetic_lam, params, cam.world_to_camera, {"yaw": 30, "pitch": -10, "width": 400, "height": 400},
@@ -70,4 +71,33 @@ def test_deformation_matches_python(synthetic_lam, tmp_path):
     np.testing.assert_allclose(tail[:16].reshape(4, 4), cam.world_to_camera, atol=1e-6)
     np.testing.assert_allclose(tail[16:], [cam.fx, cam.fy, cam.cx, cam.cy], rtol=1e-9)
     # the sequence really moves the rig: jaw, eyes, expressions and correctives all act
-    assert np.abs(posed.means[0].numpy() - avatar.canonical_means()).max() > 0.01
+    assert np.abs(posed.means.numpy() - avatar.canonical_means()).max() > 0.01
+
+
+def test_rotation_blend_takes_the_roots_hemisphere(synthetic_lam, tmp_path):
+    """Joint quaternions are blended in the root's hemisphere (docs/lam-format.md; lam_core.rotations.
+    blend_quaternions): with a joint turned far from the root, a Gaussian weighted between them turns the short
+    way in the browser as in Python. One frame for each sign convention a matrix -> quaternion may use."""
+    import torch
+
+    from lam_core import FrameParams
+
+    avatar = read_lam(synthetic_lam).avatar
+    pose = torch.zeros(2, 5, 3)
+    pose[0, 1, 1] = np.deg2rad(200)                                 # root still, neck turned 200 degrees
+    pose[1, 0, 1], pose[1, 1, 1] = np.deg2rad(170), np.deg2rad(40)  # root 170, neck 40 more
+    params = FrameParams(torch.zeros(2, avatar.rig.n_expr), pose, torch.zeros(2, 3))
+    posed = avatar.animate(params)
+    w = avatar.points.lbs_weights
+    mixed = (w[:, 0] > 0.2) & (w[:, 1] > 0.2)
+    assert mixed.sum() > 10, "the check needs Gaussians skinned to both the root and the neck"
+    cam = avatar_camera(avatar.canonical_means(), size=64)
+    raw = run_js(synthetic_lam, params, cam.world_to_camera, {"yaw": 0, "pitch": 0, "width": 64, "height": 64},
+                 tmp_path)
+    n = avatar.n
+    per = n * 12 + n * 16 + n * 4
+    for i in range(2):
+        quats = raw[i * per + n * 12: i * per + n * 28].view(np.float32).reshape(n, 4)
+        want = posed.quats[i].numpy()
+        dq = np.minimum(np.abs(quats - want).max(1), np.abs(quats + want).max(1))
+        assert dq[mixed].max() < 1e-5, f"frame {i}: blended rotations differ from Python's"

@@ -19,7 +19,7 @@ import sys
 import time
 from typing import Sequence
 
-from exporter.cli import EXIT_OK, entry_point
+from exporter.cli import EXIT_OK, add_version, entry_point
 from exporter.lamfile import read_lam
 from exporter.lamfile.summary import format_summary, summary
 from exporter.lamfile.reader import inspect_lam
@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="print each stage's time")
     p.add_argument("--inspect", metavar="FILE.lam", help="print a .lam file's header and chunk sizes, and check it")
     p.add_argument("--json", action="store_true", help="with --inspect: print JSON")
+    add_version(p)
     return p
 
 

@@ -20,7 +20,7 @@ from lam_core.render import BACKENDS
 
 from ..avatar_io import load_avatar
 from ..render_avatar import render_still, render_video
-from . import entry_point
+from . import add_version, entry_point
 
 OUTPUTS = (".png", ".mp4")
 
@@ -52,12 +52,12 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="lam-render",
-        description="Render an avatar (.ply now, .lam later) to a PNG still or an MP4 video (a motion, a "
+        description="Render an avatar (.lam: animatable; .ply: static) to a PNG still or an MP4 video (a motion, a "
                     "turntable, or both) with the reference renderer (gsplat on CUDA, the same maths on the CPU).")
     p.add_argument("avatar", help="avatar file (.ply: static 3D Gaussian Splatting; .lam: animatable)")
     p.add_argument("-o", "--output", required=True, help="output .png (a still) or .mp4 (a video)")
     p.add_argument("--motion", help="motion to play: FLAME .npz, VHAP flame_param/ folder or transforms.json, "
-                                    "ARKit .json")
+                                    "ARKit .json, lam-motion .json (what the viewer records)")
     p.add_argument("--size", type=int, default=512, help="image width and height in pixels (default 512)")
     p.add_argument("--orbit", type=float, help="degrees of yaw the camera sweeps over the video (default 360 "
                                                "without a motion, 0 with one)")
@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto (gsplat where CUDA is present, else cpu), cpu or gsplat")
     p.add_argument("--background", default="white", help="white, black or R,G,B in [0, 1] (default white)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or notes")
+    add_version(p)
     return p
 
 

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from exporter.cli import entry_point
+from exporter.cli import add_version, entry_point
 from exporter.server import DEFAULT_BUNDLE, DEFAULT_MAX_UPLOAD, DEFAULT_MOTIONS, ServerError, bundle_missing_message, \
     create_app, face_mesh_dir
 
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-cert", metavar="CERT.pem", help="serve https with this certificate (browsers allow the "
                                                           "camera only on https pages or on localhost)")
     p.add_argument("--tls-key", metavar="KEY.pem", help="the certificate's private key (with --tls-cert)")
+    add_version(p)
     return p
 
 

@@ -9,6 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .. import __version__
 from ..errors import LamError
 from ..subdivision import subdivide
 from .head_mesh import REGIONS, SKIN
@@ -61,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--size", type=int, default=320, help="pixels per view (default 320)")
     ap.add_argument("--rebuild", action="store_true", help="build anew even if the cache has it")
     ap.add_argument("--cache-dir", metavar="DIR", help="cache folder (default $LAM_CACHE_DIR or ~/.cache/lam-avatar)")
+    ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     args = ap.parse_args(argv)
     if not (args.info or args.sheet):
         ap.error("nothing to do: give --info and/or --sheet PNG")

@@ -23,11 +23,12 @@ undefined.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+
+from ..rotations import quaternion_to_matrix
 
 ALPHA_THRESHOLD = 1.0 / 255.0
 EPS2D = 0.3
@@ -47,20 +48,6 @@ class Projected:
     visible: Tensor   # (N,) bool
 
 
-def quat_to_rotmat(quats: Tensor) -> Tensor:
-    """(N, 4) wxyz quaternions (normalised here) -> (N, 3, 3) rotation matrices."""
-    q = quats * torch.rsqrt((quats * quats).sum(-1, keepdim=True))
-    w, x, y, z = q.unbind(-1)
-    x2, y2, z2 = x * x, y * y, z * z
-    xy, xz, yz = x * y, x * z, y * z
-    wx, wy, wz = w * x, w * y, w * z
-    return torch.stack([
-        1 - 2 * (y2 + z2), 2 * (xy - wz), 2 * (xz + wy),
-        2 * (xy + wz), 1 - 2 * (x2 + z2), 2 * (yz - wx),
-        2 * (xz - wy), 2 * (yz + wx), 1 - 2 * (x2 + y2),
-    ], -1).reshape(-1, 3, 3)
-
-
 def project_gaussians(means: Tensor, quats: Tensor, scales: Tensor, opacities: Tensor, viewmat: Tensor,
                       K: Tensor, width: int, height: int, near_plane: float = NEAR_PLANE,
                       far_plane: float = FAR_PLANE, eps2d: float = EPS2D) -> Projected:
@@ -71,7 +58,7 @@ def project_gaussians(means: Tensor, quats: Tensor, scales: Tensor, opacities: T
     x, y, z = p.unbind(-1)
     visible = (z >= near_plane) & (z <= far_plane)
 
-    rot = quat_to_rotmat(quats)
+    rot = quaternion_to_matrix(quats)
     m = rot * scales[:, None, :]                      # R_q @ diag(s)
     cov_c = R @ (m @ m.transpose(1, 2)) @ R.T         # (N, 3, 3)
 
@@ -99,8 +86,7 @@ def project_gaussians(means: Tensor, quats: Tensor, scales: Tensor, opacities: T
     conics = torch.stack([c * inv_det, -b * inv_det, a * inv_det], -1)
 
     visible &= opacities >= ALPHA_THRESHOLD
-    extend = torch.clamp_max(torch.sqrt(2.0 * torch.log(opacities.clamp_min(ALPHA_THRESHOLD) / ALPHA_THRESHOLD)),
-                             MAX_EXTEND)
+    extend = opacity_extent(opacities)
     rx = torch.ceil(extend * torch.sqrt(a))
     ry = torch.ceil(extend * torch.sqrt(c))
     visible &= (rx > 0) | (ry > 0)
@@ -119,6 +105,8 @@ def intrinsics_tensors(camera, device=None) -> tuple[Tensor, Tensor]:
     return viewmat, K
 
 
-def extend_for(opacity: float) -> float:
-    """The opacity-aware extent in standard deviations (scalar version, for documentation and tests)."""
-    return min(MAX_EXTEND, math.sqrt(2.0 * math.log(opacity / ALPHA_THRESHOLD)))
+def opacity_extent(opacities: Tensor) -> Tensor:
+    """How far (in standard deviations) each Gaussian can reach alpha >= 1/255: sqrt(2 ln(opacity * 255)),
+    at most MAX_EXTEND."""
+    return torch.clamp_max(torch.sqrt(2.0 * torch.log(opacities.clamp_min(ALPHA_THRESHOLD) / ALPHA_THRESHOLD)),
+                           MAX_EXTEND)

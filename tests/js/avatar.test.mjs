@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkAvatar } from '../../viewer_web/src/avatar.js';
+import { LIMITS } from '../../viewer_web/src/lam_reader.js';
 import { Deformer, zeroParams } from '../../viewer_web/src/deform.js';
 import { texelBuffer } from '../../viewer_web/src/texels.js';
 
@@ -38,4 +39,26 @@ test('corrupt avatars are refused with a message naming the problem', () => {
   assert.throws(() => checkAvatar(tiny({ expr: { count: 1, ptr: Uint32Array.from([0, 5]), index: Uint32Array.from([1]), delta: new Float32Array(3), scale: null } })), /expr.index has 1 values, expected 5/);
   assert.throws(() => checkAvatar(tiny({ opacities: Float32Array.from([1, NaN]) })), /opacities contains NaN/);
   assert.throws(() => checkAvatar(tiny({ n: 2 ** 40 })), /Gaussian count/);
+});
+
+// a rig of nj joints (a chain, every vertex on the root) and k expression channels, with l landmarks
+function wide(nj, k, l = 0) {
+  const basis = (count) => ({ count, ptr: new Uint32Array(count + 1), index: new Uint32Array(0), delta: new Float32Array(0), scale: null });
+  const parents = Int32Array.from({ length: nj }, (_, j) => j - 1);
+  const landmarks = l ? { ids: Uint32Array.from({ length: l }, (_, i) => i), vertex: new Uint32Array(l * 3), bary: new Float32Array(l * 3).fill(1 / 3) } : null;
+  return tiny({
+    exprNames: Array.from({ length: k }, (_, i) => `c${i}`), expr: basis(k),
+    jointNames: Array.from({ length: nj }, (_, j) => `j${j}`), parents,
+    jointRest: new Float32Array(nj * 3), jointExpr: new Float32Array(k * nj * 3), pose: basis((nj - 1) * 9), landmarks,
+  });
+}
+
+test('the viewer takes every avatar the .lam format allows (its caps are the format\'s)', () => {
+  assert.equal(checkAvatar(wide(LIMITS.MAX_JOINTS, 1)).parents.length, 1024);
+  assert.equal(checkAvatar(wide(1, LIMITS.MAX_CHANNELS)).exprNames.length, 8192);
+  assert.equal(checkAvatar(wide(1, 1, LIMITS.MAX_LANDMARKS)).landmarks.ids.length, 65536);
+  assert.equal(checkAvatar(tiny({ bindK: LIMITS.MAX_BIND_K, bindIndex: new Uint32Array(32), bindWeight: new Float32Array(32).fill(1 / 16) })).bindK, 16);
+  assert.throws(() => checkAvatar(wide(LIMITS.MAX_JOINTS + 1, 1)), /joint count 1025/);
+  assert.throws(() => checkAvatar(wide(1, LIMITS.MAX_CHANNELS + 1)), /exprNames/);
+  assert.throws(() => checkAvatar(wide(1, 1, LIMITS.MAX_LANDMARKS + 1)), /65537 landmarks/);
 });

@@ -10,8 +10,20 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LIMITS, LAYOUT, MAGIC, VERSION_MAJOR, VERSION_MINOR, LamFormatError, readLam } from '../../viewer_web/src/lam_reader.js';
+import { avatarFromLam } from '../../viewer_web/src/lam_adapter.js';
+import { checkAvatar } from '../../viewer_web/src/avatar.js';
 
 const [mode, ...args] = process.argv.slice(2);
+
+// a basis's deltas as float32, dequantised as the Python reader does (double precision, one rounding)
+function deltas(b) {
+  if (!b.scale) return b.delta;
+  const out = new Float32Array(b.delta.length);
+  for (let k = 0; k < b.count; k++) {
+    for (let e = b.ptr[k] * 3; e < b.ptr[k + 1] * 3; e++) out[e] = b.delta[e] * b.scale[k];
+  }
+  return out;
+}
 
 function arraysOf(lam) {
   const out = {
@@ -22,8 +34,8 @@ function arraysOf(lam) {
     'mesh.vertices': lam.mesh.vertices, 'mesh.faces': lam.mesh.faces,
     'joints.parents': lam.joints.parents, 'joints.positions': lam.joints.positions, 'joints.exprdirs': lam.joints.exprdirs,
     'skin.index': lam.skin.index, 'skin.weight': lam.skin.weight,
-    'expressions.ptr': lam.expressions.ptr, 'expressions.index': lam.expressions.index, 'expressions.delta': lam.expressions.delta,
-    'pose.ptr': lam.poseCorrectives.ptr, 'pose.index': lam.poseCorrectives.index, 'pose.delta': lam.poseCorrectives.delta,
+    'expressions.ptr': lam.expressions.ptr, 'expressions.index': lam.expressions.index, 'expressions.delta': deltas(lam.expressions),
+    'pose.ptr': lam.poseCorrectives.ptr, 'pose.index': lam.poseCorrectives.index, 'pose.delta': deltas(lam.poseCorrectives),
   };
   if (lam.landmarks) Object.assign(out, { 'landmarks.ids': lam.landmarks.ids, 'landmarks.faces': lam.landmarks.faces, 'landmarks.bary': lam.landmarks.bary });
   if (lam.pointFaces) out.pointFaces = lam.pointFaces;
@@ -39,9 +51,11 @@ async function dump(file, dir, misaligned) {
     bytes = big.subarray(3);
   }
   const lam = await readLam(bytes);
+  checkAvatar(avatarFromLam(lam));  // what the viewer makes of a valid file is a valid avatar (it is not re-checked)
   const manifest = { arrays: {}, counts: lam.counts, header: lam.header, meta: lam.meta, version: lam.version,
     thumbnailMime: lam.thumbnail?.mime ?? null, bindK: lam.binding.k, skinK: lam.skin.k, chunks: lam.chunks,
-    pointFacesKind: lam.pointFacesKind, subdivisionLevels: lam.subdivisionLevels, names: { joints: lam.joints.names, expr: lam.expressions.names } };
+    pointFacesKind: lam.pointFacesKind, subdivisionLevels: lam.subdivisionLevels, names: { joints: lam.joints.names, expr: lam.expressions.names },
+    deltaTypes: { expr: lam.expressions.delta.constructor.name, pose: lam.poseCorrectives.delta.constructor.name } };
   for (const [name, a] of Object.entries(arraysOf(lam))) {
     writeFileSync(join(dir, `${name}.bin`), new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
     manifest.arrays[name] = { type: a.constructor.name, length: a.length };

@@ -4,13 +4,11 @@
 // Every array is a typed array; counts are checked against lengths before anything is allocated from
 // them, so a corrupt or hostile input fails with a ViewerError instead of crashing or exhausting memory.
 
-import { ViewerError } from './errors.js';
+// The caps are the .lam format's (lam_reader.js LIMITS, pinned to exporter/lamfile/spec.py by a test): an
+// avatar the format allows is an avatar the viewer shows.
 
-export const MAX_GAUSSIANS = 1 << 24;
-export const MAX_VERTICES = 1 << 24;
-export const MAX_JOINTS = 64;
-export const MAX_CHANNELS = 16384;
-export const MAX_BIND = 16;
+import { ViewerError } from './errors.js';
+import { LIMITS } from './lam_reader.js';
 
 const isInt = (v, lo, hi) => Number.isInteger(v) && v >= lo && v <= hi;
 
@@ -45,13 +43,13 @@ function checkBasis(b, name, count, nv) {
 /** Validate an avatar (see README.md). Returns it; throws ViewerError naming the first problem. */
 export function checkAvatar(a) {
   need(a != null && typeof a === 'object', 'not an object');
-  need(isInt(a.n, 1, MAX_GAUSSIANS), `Gaussian count ${a.n} out of range`);
-  need(isInt(a.nVertices, 1, MAX_VERTICES), `vertex count ${a.nVertices} out of range`);
-  need(Array.isArray(a.exprNames) && a.exprNames.length <= MAX_CHANNELS, 'exprNames must be a list of names');
+  need(isInt(a.n, 1, LIMITS.MAX_GAUSSIANS), `Gaussian count ${a.n} out of range`);
+  need(isInt(a.nVertices, 1, LIMITS.MAX_VERTICES), `vertex count ${a.nVertices} out of range`);
+  need(Array.isArray(a.exprNames) && a.exprNames.length <= LIMITS.MAX_CHANNELS, 'exprNames must be a list of names');
   const n = a.n, nv = a.nVertices, k = a.exprNames.length;
   checkArray(a.parents, 'parents', [Int32Array], a.parents?.length);
   const nj = a.parents.length;
-  need(nj >= 1 && nj <= MAX_JOINTS, `joint count ${nj} out of range`);
+  need(nj >= 1 && nj <= LIMITS.MAX_JOINTS, `joint count ${nj} out of range`);
   for (let j = 0; j < nj; j++) need(j === 0 ? a.parents[0] === -1 : a.parents[j] >= 0 && a.parents[j] < j,
     `parents[${j}] = ${a.parents[j]} (the root must be joint 0 and parents must come first)`);
   need(Array.isArray(a.jointNames) && a.jointNames.length === nj, 'jointNames must name every joint');
@@ -60,11 +58,11 @@ export function checkAvatar(a) {
   checkArray(a.vertices, 'vertices', F32, nv * 3);
   checkBasis(a.expr, 'expr', k, nv);
   checkBasis(a.pose, 'pose', (nj - 1) * 9, nv);
-  need(isInt(a.skinK, 1, nj), `skinK ${a.skinK} out of range`);
+  need(isInt(a.skinK, 1, Math.min(LIMITS.MAX_SKIN_K, nj)), `skinK ${a.skinK} out of range`);
   checkArray(a.skinIndex, 'skinIndex', INDEX, nv * a.skinK);
   checkArray(a.skinWeight, 'skinWeight', F32, nv * a.skinK);
   for (let i = 0; i < a.skinIndex.length; i++) if (a.skinIndex[i] >= nj) need(false, `skinIndex[${i}] >= ${nj} joints`);
-  need(isInt(a.bindK, 1, MAX_BIND), `bindK ${a.bindK} out of range`);
+  need(isInt(a.bindK, 1, LIMITS.MAX_BIND_K), `bindK ${a.bindK} out of range`);
   checkArray(a.bindIndex, 'bindIndex', INDEX, n * a.bindK);
   checkArray(a.bindWeight, 'bindWeight', F32, n * a.bindK);
   for (let i = 0; i < a.bindIndex.length; i++) if (a.bindIndex[i] >= nv) need(false, `bindIndex[${i}] >= ${nv} vertices`);
@@ -78,7 +76,7 @@ export function checkAvatar(a) {
     need(typeof lm === 'object', 'landmarks must be an object');
     checkArray(lm.ids, 'landmarks.ids', [Uint32Array, Int32Array], lm.ids?.length);
     const l = lm.ids.length;
-    need(l <= 4096, `${l} landmarks is too many`);
+    need(l <= LIMITS.MAX_LANDMARKS, `${l} landmarks is too many`);
     checkArray(lm.vertex, 'landmarks.vertex', [Uint32Array, Int32Array], l * 3);
     checkArray(lm.bary, 'landmarks.bary', F32, l * 3);
     for (let i = 0; i < l * 3; i++) {

@@ -3,7 +3,7 @@
 // recycles the transferred buffers so that no frame allocates.
 
 import { describeError, ViewerError } from './errors.js';
-import { FrameWorker } from './frame_worker.js';
+import { DeformSortHandler } from './deform_sort.js';
 import { TEX_WIDTH, texelBuffer, textureRows } from './texels.js';
 
 /* global __LAM_WORKER_SOURCE__ */
@@ -27,7 +27,7 @@ export class DeformClient {
     this.avatar = avatar;
     this.n = avatar.n;
     this.worker = worker ? createWorker() : null;
-    this.inline = this.worker ? null : new FrameWorker();
+    this.inline = this.worker ? null : new DeformSortHandler();
     this.pool = [];
     this.orders = [];
     this.nextId = 1;
@@ -58,7 +58,7 @@ export class DeformClient {
       if (err instanceof ViewerError && !/worker failed/.test(err.message)) throw err;
       this.worker.terminate();
       this.worker = null;
-      this.inline = new FrameWorker();
+      this.inline = new DeformSortHandler();
       const r = this.inline.handle(msg).message;
       if (r.type === 'error') throw new ViewerError(r.message);
     });

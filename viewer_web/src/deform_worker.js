@@ -4,9 +4,9 @@
 //        params null: only re-sort the last deformed centres for a new view.
 //        means/quats/order: buffers (from texelBuffer / Uint32Array n) handed over to be filled and sent back.
 //                                              -> {type: 'frame', id, deformed, means, quats, order, ms}
-import { FrameWorker } from './frame_worker.js';
+import { DeformSortHandler } from './deform_sort.js';
 
-const work = new FrameWorker();
+const work = new DeformSortHandler();
 self.onmessage = (e) => {
   const reply = work.handle(e.data);
   if (reply) self.postMessage(reply.message, reply.transfer);

@@ -1,8 +1,12 @@
-// From the .lam reader's output (lam_reader.js, issue 5: docs/lam-format.md) to the viewer's avatar
+// From the .lam reader's output (lam_reader.js, docs/lam-format.md) to the viewer's avatar
 // structure (README.md). Mostly renaming; the joints' expression directions are transposed from (J, 3, K)
 // to channel-major (K, J, 3); the landmark embedding's triangles become vertex triples.
+//
+// Not validated again here: the bytes were checked once, at the trust boundary, by readLam (every count,
+// length, index and number), and what this function makes from them is pinned by tests (test_lamfile_js.py
+// runs checkAvatar on it for every kind of file, test_viewer_js.py deforms it against Python). Avatar structures
+// that do not come from a .lam (LamViewer.load(object)) are checked by checkAvatar where they come in.
 
-import { checkAvatar } from './avatar.js';
 import { ViewerError } from './errors.js';
 
 export function avatarFromLam(lam) {
@@ -30,7 +34,7 @@ export function avatarFromLam(lam) {
     }
     landmarks = { ids: Uint32Array.from(ids), vertex, bary: Float32Array.from(bary) };
   }
-  return checkAvatar({
+  return {
     n: g.count,
     nVertices: lam.mesh.vertices.length / 3,
     exprNames: Array.from(e.names),
@@ -47,5 +51,5 @@ export function avatarFromLam(lam) {
     landmarks,
     source: lam.source ?? '',
     meta: lam.meta ?? {},
-  });
+  };
 }

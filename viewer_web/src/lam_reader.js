@@ -7,7 +7,8 @@
 // Every length and count is checked against the bytes present and the format's caps before anything is
 // allocated; a bad file throws a LamFormatError with a one-line message. Dequantisation evaluates the
 // specification's formulas in double precision and rounds once to float32, exactly as the Python reader
-// does, so both give identical numbers.
+// does, so both give identical numbers. Quantised bases are the exception: they stay quantised in memory (an
+// integer delta times its channel's scale, see basis()), which is how the deformer reads them.
 
 export const MAGIC = [0x89, 0x4c, 0x41, 0x4d, 0x0d, 0x0a, 0x1a, 0x0a];
 export const VERSION_MAJOR = 1;
@@ -430,7 +431,7 @@ function denominator(a, where) {
 }
 
 /** Decode a stored array to a Float32Array (raw integer arrays are returned as they are). */
-function decode(a, arrays, where, channel) {
+function decode(a, arrays, where) {
   where = `${where}, array '${a.name}'`;
   const d = a.data;
   const kind = a.enc.kind;
@@ -475,13 +476,6 @@ function decode(a, arrays, where, channel) {
     for (let i = 0; i < d.length; i++) out[i] = d[i] / den;
     return out;
   }
-  if (kind === 'channel_scaled') {
-    const s = typeof get(a.enc, 'scale') === 'string' ? get(arrays, a.enc.scale) : undefined;
-    if (!s || s.dtype !== 'f32' || s.shape.length !== 1 || s.enc.kind !== 'raw' || !channel) fail(`${where}: its per-channel scale is missing`);
-    const out = new Float32Array(d.length);
-    for (let i = 0; i < d.length; i++) out[i] = d[i] * s.data[channel[(i / 3) | 0]];
-    return out;
-  }
   return fail(`${where}: unknown encoding ${repr(kind)}`);
 }
 
@@ -511,28 +505,30 @@ function weights(a, arrays, k, where) {
   return w;
 }
 
+/** A sparse channel-major basis. Quantised deltas stay quantised (Int8Array / Int16Array with a float32
+ * scale per channel: entry e of channel k is delta[3e..3e+3] * scale[k]), so a basis costs its stored bytes
+ * in memory; float deltas come with scale null. */
 function basis(arrays, nCh, v, where) {
   const ptr = arrays.ptr.data;
   const index = indices(arrays.index, v, where);
   const nnz = index.length;
   if (ptr[0] !== 0 || ptr[nCh] !== nnz) fail(`${where}: channel pointers are not 0..${nnz} in order`);
-  const channel = new Uint32Array(nnz);
   for (let c = 0; c < nCh; c++) {
     if (ptr[c + 1] < ptr[c]) fail(`${where}: channel pointers are not 0..${nnz} in order`);
-    for (let e = ptr[c]; e < ptr[c + 1]; e++) {
-      channel[e] = c;
-      if (e > ptr[c] && index[e] <= index[e - 1]) fail(`${where}: vertex indices of a channel are not strictly increasing`);
+    for (let e = ptr[c] + 1; e < ptr[c + 1]; e++) {
+      if (index[e] <= index[e - 1]) fail(`${where}: vertex indices of a channel are not strictly increasing`);
     }
   }
   const delta = arrays.delta;
-  if (delta.enc.kind === 'channel_scaled' && (!has(arrays, 'scale') || arrays.scale.shape[0] !== nCh)) fail(`${where}: the per-channel scale is missing`);
-  return { count: nCh, ptr: ptr instanceof Uint32Array ? ptr : Uint32Array.from(ptr), index, delta: decode(delta, arrays, where, channel) };
-}
-
-/** Check a file's framing and header without inflating anything: {version, header, counts, chunks, fileSize}. */
-export function inspectLam(input) {
-  const c = parseContainer(input);
-  return { ...c, counts: checkHeader(c.header) };
+  let scale = null;
+  if (delta.enc.kind === 'channel_scaled') {
+    const s = typeof get(delta.enc, 'scale') === 'string' ? get(arrays, delta.enc.scale) : undefined;
+    if (!s || s.dtype !== 'f32' || s.enc.kind !== 'raw' || s.shape.length !== 1 || s.shape[0] !== nCh) fail(`${where}, array 'delta': its per-channel scale is missing`);
+    scale = s.data;
+  } else if (delta.enc.kind !== 'raw') {
+    fail(`${where}, array 'delta': unknown encoding ${repr(delta.enc.kind)}`);
+  }
+  return { count: nCh, ptr: ptr instanceof Uint32Array ? ptr : Uint32Array.from(ptr), index, delta: delta.data, scale };
 }
 
 /**
@@ -543,8 +539,9 @@ export function inspectLam(input) {
  *  mesh: {vertices: Float32Array(V*3), faces: Uint32Array(F*3)},
  *  joints: {names, parents: Int32Array, positions: Float32Array(J*3), exprdirs: Float32Array(J*3*K)},
  *  skin: {k, index: Uint32Array(V*k), weight: Float32Array(V*k)},
- *  expressions: {names, count, ptr: Uint32Array(K+1), index: Uint32Array(nnz), delta: Float32Array(nnz*3)},
- *  poseCorrectives: {count, ptr, index, delta},
+ *  expressions: {names, count, ptr: Uint32Array(K+1), index: Uint32Array(nnz),
+ *               delta: Float32Array(nnz*3) | Int8Array | Int16Array, scale: Float32Array(K) | null},
+ *  poseCorrectives: {count, ptr, index, delta, scale},
  *  landmarks: {ids: Uint32Array, faces: Uint32Array, bary: Float32Array(L*3)} | null,
  *  pointFaces: Uint32Array | null, pointFacesKind, subdivisionLevels,
  *  thumbnail: {mime, bytes: Uint8Array} | null, meta: object, rigKind, source}

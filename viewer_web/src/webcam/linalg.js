@@ -171,14 +171,6 @@ export function mul3(a, b, c) {
   return c;
 }
 
-/** c = a^T * b for 3x3 row-major matrices. */
-export function mulT3(a, b, c) {
-  for (let i = 0; i < 3; i++) {
-    for (let j = 0; j < 3; j++) c[i * 3 + j] = a[i] * b[j] + a[3 + i] * b[3 + j] + a[6 + i] * b[6 + j];
-  }
-  return c;
-}
-
 /** c = a * b^T for 3x3 row-major matrices. */
 export function mul3T(a, b, c) {
   for (let i = 0; i < 3; i++) {

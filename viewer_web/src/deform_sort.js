@@ -1,16 +1,16 @@
-// What the deformation worker does, independent of where it runs (a Worker, or the main thread when
-// workers are unavailable): deform the Gaussians for the frame's parameters and sort them for the view.
-import { checkAvatar } from './avatar.js';
+// DeformSortHandler: the deformation worker's message handler, wherever it runs (in a Worker, or on the main
+// thread when workers are unavailable): deform the Gaussians for the frame's parameters and sort them for the
+// view.
 import { Deformer } from './deform.js';
 import { describeError } from './errors.js';
 import { DepthSorter } from './sort.js';
 import { texelBuffer } from './texels.js';
 
-export class FrameWorker {
+export class DeformSortHandler {
   handle(msg) {
     try {
       if (msg.type === 'init') {
-        this.avatar = checkAvatar(msg.avatar);
+        this.avatar = msg.avatar;  // validated where it entered the page (readLam or LamViewer.load)
         this.deformer = new Deformer(this.avatar);
         this.sorter = new DepthSorter(this.avatar.n);
         this.means = null;
