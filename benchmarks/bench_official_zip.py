@@ -104,11 +104,11 @@ def viewer_frame_ms(ctx_browser, lam_path: Path, motion, camera, frames: int) ->
     from exporter.lamfile import read_lam
     from exporter.server import create_app
     from exporter.browser import serve_in_thread
-    from exporter.verify import _page_params, camera_json, open_viewer
+    from exporter.verify import page_params, camera_json, open_viewer
 
     av = read_lam(lam_path).avatar
     params, _ = motion.params_for(av.rig.expr_names)
-    spec = [_page_params(params, i) for i in range(frames)]
+    spec = [page_params(params, i) for i in range(frames)]
     with serve_in_thread(create_app([lam_path], None)) as url:
         page, _ = open_viewer(ctx_browser, url, lam_path.name)
         page.evaluate("c => window.lamViewer.setCamera(c)", camera_json(camera))
