@@ -3,18 +3,22 @@ argument, help that matches what the tool does, and docs/cli.md that renders as 
 
 from __future__ import annotations
 
+import importlib
 import re
 import subprocess
 import sys
+import tomllib
 
 import pytest
 
 import lam_core
-from exporter.cli import export, render, serve, verify
+from exporter.cli import render, verify
 
 from .conftest import ROOT
 
-TOOLS = {"lam-export": export, "lam-render": render, "lam-serve": serve, "lam-verify": verify}
+# every console script the project installs (pyproject's [project.scripts]), by its module
+SCRIPTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+TOOLS = {name: importlib.import_module(target.split(":")[0]) for name, target in SCRIPTS.items()}
 MODULE_TOOLS = ("lam_core.open_head", "exporter.webcam_check", "exporter.webcam_clip")
 
 

@@ -16,7 +16,7 @@ from typing import Sequence
 from lam_core.atomic import check_writable
 from lam_core.errors import LamError
 
-from . import entry_point
+from . import add_version, entry_point
 
 INPUTS = (".zip", ".lam")
 OUTPUTS = (".lam", ".ply", ".zip")
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output .lam, .ply or .zip (by its extension)")
     p.add_argument("--lossless", action="store_true", help=".lam output: keep every value as float32")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    add_version(p)
     return p
 
 

@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Sequence
 
-from exporter.cli import EXIT_OK, entry_point
+from exporter.cli import EXIT_OK, add_version, entry_point
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fp16", action="store_true", help="store the weights as float16")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (17 or newer)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    add_version(p)
     return p
 
 
