@@ -38,6 +38,28 @@ def test_photo_camera_reproduces_the_weak_perspective_view_near_the_anchor():
     np.testing.assert_allclose(cam.project(p)[:, :2], sim.apply(p)[:, :2], atol=0.1)
 
 
+def test_orbit_about_head_turns_like_camera_orbit_about_the_cameras_own_axes():
+    """Turning the photo camera about the head agrees with Camera.orbit (and lam-render --yaw/--pitch):
+    positive pitch raises the camera, and both turns are about the camera's axes, not the head's."""
+    centre = np.array([0.01, 0.02, -0.03])
+    for base_yaw, base_pitch in ((0.0, 0.0), (40.0, 0.0), (-25.0, 10.0)):
+        cam = Camera.orbit(centre, 0.9, base_yaw, base_pitch)
+        for yaw, pitch in ((0, 15), (0, -15), (30, 0), (-30, 0)):
+            if base_pitch and yaw:
+                continue  # yaw turns about the camera's (tilted) up, not the world's
+            turned = orbit_about_head(cam, centre, yaw, pitch)
+            want = Camera.orbit(centre, 0.9, base_yaw + yaw, base_pitch + pitch)
+            np.testing.assert_allclose(turned.world_to_camera, want.world_to_camera, atol=1e-9)
+    # a rolled camera pitches towards its own up, whatever the world's axes
+    roll = np.eye(4)
+    roll[:3, :3] = Rotation.from_euler("z", 90, degrees=True).as_matrix()
+    cam = Camera.orbit(centre, 0.9)
+    rolled = Camera(512, 512, cam.fx, cam.fy, cam.cx, cam.cy, world_to_camera=roll @ cam.world_to_camera)
+    up = -rolled.world_to_camera[1, :3]
+    moved = orbit_about_head(rolled, centre, 0, 15).position - rolled.position
+    assert moved @ up > 0.9 * np.linalg.norm(moved)
+
+
 def test_harmonic_fill_and_visibility():
     # a strip of two rows of 5 vertices, known at both ends: each unknown is the mean of its neighbours
     faces = np.array([[0, 1, 5], [1, 2, 6], [2, 3, 7], [3, 4, 8], [1, 6, 5], [2, 7, 6], [3, 8, 7], [4, 9, 8]])
