@@ -104,6 +104,7 @@ def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_m
                  preview: str | None = None, log: Callable[[str], None] | None = None) -> ExportReport:
     """Reconstruct the head in ``photo`` and write it to ``output`` (.lam), plus the optional outputs."""
     from exporter.lamfile import write_lam
+    from exporter.lamfile.photo_record import PhotoRecord
     from lam_core.photo import detect_face, foreground_mask, load_photo
     from lam_core.reconstruct.analytic import reconstruct
 
@@ -149,7 +150,8 @@ def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_m
         tmp_out = stack.enter_context(atomic_path(out))
         with timer("write .lam"):
             size = write_lam(tmp_out, rec.avatar, thumbnail=_thumbnail(rgb, face.points), thumbnail_mime="image/jpeg",
-                             meta={"source": name, "head": head_name, "points": points})
+                             meta={"source": name, "head": head_name, "points": points},
+                             photo=PhotoRecord(rec.camera, rec.photo_params))
         if ply_path is not None:
             from exporter.ply import write_ply
 

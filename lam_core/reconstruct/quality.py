@@ -35,6 +35,16 @@ class FrontQuality:
     landmark_error: float | None  # mean re-detected landmark distance / inter-ocular distance (None: no face)
 
 
+def head_centre(avatar) -> np.ndarray:
+    """The point the views of an avatar turn about: the centroid of its face landmarks on the rest mesh
+    when the rig embeds them, else the centre of the canonical Gaussians' bounding box."""
+    rig = avatar.rig
+    if rig.landmarks is not None and len(rig.landmarks.ids):
+        return rig.landmarks.points(rig.vertices.astype(np.float64), rig.faces).mean(0)
+    means = np.asarray(avatar.canonical_means(), dtype=np.float64)
+    return 0.5 * (means.min(0) + means.max(0))
+
+
 def orbit_about_head(camera: Camera, centre: np.ndarray, yaw_deg: float, pitch_deg: float) -> Camera:
     """The photo camera turned around the head centre, as :meth:`Camera.orbit` and ``lam-render --yaw/--pitch``
     turn theirs: positive yaw moves it towards its own right, positive pitch raises it; both turns are about
