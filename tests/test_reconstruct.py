@@ -102,7 +102,9 @@ def open_head_avatar(astronaut):
 def test_open_head_reconstruction(open_head_avatar, astronaut):
     img, face, mask = astronaut
     rec = open_head_avatar
-    assert 19_000 < rec.avatar.n < 21_000
+    head = ~rec.avatar.points.in_region("bust")
+    assert 19_000 < head.sum() < 21_000          # LAM's count on the head
+    assert 3_000 < (~head).sum() < 10_000        # the neck, shoulders and upper body
     assert 0.3 < rec.seen.mean() < 0.6  # the photo shows the front of the head
     assert 0 <= rec.photo_params.pose[0, 2, 0] < 0.2  # a closed-lip smile: little or no jaw
     posed = rec.avatar.animate(rec.photo_params)
@@ -120,6 +122,37 @@ def test_open_head_reconstruction(open_head_avatar, astronaut):
     for yaw, pitch in ((-30, 0), (30, 0), (0, 15), (0, -15)):
         cam = orbit_about_head(rec.camera, centre, yaw, pitch)
         detect_face(render_posed(posed, cam, backend="cpu").rgb_uint8(), f"render at yaw {yaw} pitch {pitch}")
+
+
+def test_the_bust_holds_up_from_every_side(open_head_avatar, astronaut):
+    """The body below the chin: its silhouette is the person's from the front, it stays still while the head
+    turns on the neck, and from behind nothing shows through."""
+    from scipy import ndimage
+
+    from lam_core.reconstruct.quality import head_centre
+
+    img, face, mask = astronaut
+    rec = open_head_avatar
+    pts = rec.avatar.points
+    body = pts.in_region("bust")
+    np.testing.assert_allclose(pts.lbs_weights[body, 0], 1.0, atol=1e-6)  # skinned to the root alone
+    posed = rec.avatar.animate(rec.photo_params)
+    front = render_posed(posed, rec.camera, backend="cpu")
+    ours, person = front.alpha.numpy().squeeze() > 0.5, mask > 0.5
+    iou = (ours & person).sum() / (ours | person).sum()
+    assert iou > 0.85, iou
+    # the head turns on the neck; the shoulders stay
+    turn = rec.photo_params[0:1]
+    turn = type(turn)(turn.expr.clone(), turn.pose.clone(), turn.translation.clone())
+    turn.pose[0, 1, 1] = 0.5
+    moved = np.linalg.norm(rec.avatar.animate(turn).means[0].numpy() - posed.means[0].numpy(), axis=1)
+    assert moved[body].max() < 1e-5 and np.median(moved[~body]) > 0.01
+    # from behind: opaque inside the silhouette
+    back = render_posed(posed, orbit_about_head(rec.camera, head_centre(rec.avatar), 180, 0), backend="cpu")
+    alpha = back.alpha.numpy().squeeze()
+    inside = ndimage.binary_erosion(alpha > 0.5, iterations=3)
+    assert inside.sum() > 0.5 * person.sum()
+    assert (alpha[inside] >= 0.99).mean() > 0.98 and alpha[inside].min() > 0.5
 
 
 def test_canonical_avatar_closes_an_open_mouth(astronaut):
