@@ -13,6 +13,7 @@ their logit/log stay finite.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -125,6 +126,35 @@ def _check_layout(path: Path, size: int, fmt: str, header_len: int, elements) ->
 
 # --------------------------------------------------------------------------------------------------- read
 
+def _required_columns(where, read, count: int) -> dict[str, np.ndarray]:
+    """The REQUIRED vertex properties as float64 columns of ``count`` finite rows; ``read()`` gives the PlyData."""
+    try:
+        ply = read()
+        v = ply["vertex"].data
+        cols = {name: np.array(v[name], dtype=np.float64) for name in REQUIRED}
+        del ply, v
+    except PlyFileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - plyfile raises many kinds of errors on corrupt data
+        raise PlyFileError(f"{where}: corrupt PLY data ({type(exc).__name__}: {exc})") from None
+    if any(len(c) != count for c in cols.values()):
+        raise PlyFileError(f"{where}: PLY vertex data does not hold the {count:,} rows its header claims")
+    for name, c in cols.items():
+        bad = np.flatnonzero(~np.isfinite(c))
+        if len(bad):
+            raise PlyFileError(f"{where}: property {name} is NaN or infinite in row {bad[0]}")
+    return cols
+
+
+def read_ply_columns(data: bytes, where: str) -> dict[str, np.ndarray]:
+    """The 3DGS vertex properties (x y z f_dc_0..2 opacity scale_0..2 rot_0..3) of PLY bytes as raw float64
+    columns, after the same header, size and finiteness checks as :func:`read_ply` (for PLYs inside other
+    files, whose columns mean something else: the official LAM zip's ``offset.ply``)."""
+    fmt, header_len, elements = _parse_header(where, data[:MAX_HEADER_BYTES])
+    count = _check_layout(where, len(data), fmt, header_len, elements)
+    return _required_columns(where, lambda: PlyData.read(io.BytesIO(data)), count)
+
+
 def read_ply(path: str | os.PathLike) -> PosedGaussians:
     """A 3DGS PLY -> one frame of :class:`~lam_core.gaussians.PosedGaussians` (float32; means (1, N, 3),
     quats (1, N, 4) wxyz unit, scales (N, 3), colours (N, 3) in [0, 1], opacities (N,))."""
@@ -139,21 +169,7 @@ def read_ply(path: str | os.PathLike) -> PosedGaussians:
         raise PlyFileError(f"{p}: cannot read ({exc.strerror or exc})") from None
     fmt, header_len, elements = _parse_header(p, head)
     count = _check_layout(p, size, fmt, header_len, elements)
-    try:
-        ply = PlyData.read(str(p), mmap="c")  # binary data is memory-mapped, then copied column by column
-        v = ply["vertex"].data
-        cols = {name: np.array(v[name], dtype=np.float64) for name in REQUIRED}
-        del ply, v
-    except PlyFileError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - plyfile raises many kinds of errors on corrupt data
-        raise PlyFileError(f"{p}: corrupt PLY data ({type(exc).__name__}: {exc})") from None
-    if any(len(c) != count for c in cols.values()):
-        raise PlyFileError(f"{p}: PLY vertex data does not hold the {count:,} rows its header claims")
-    for name, c in cols.items():
-        bad = np.flatnonzero(~np.isfinite(c))
-        if len(bad):
-            raise PlyFileError(f"{p}: property {name} is NaN or infinite in row {bad[0]}")
+    cols = _required_columns(p, lambda: PlyData.read(str(p), mmap="c"), count)  # binary data memory-mapped
     means = np.stack([cols["x"], cols["y"], cols["z"]], 1)
     colors = np.clip(0.5 + SH_C0 * np.stack([cols[f"f_dc_{i}"] for i in range(3)], 1), 0.0, 1.0)
     opacities = 1.0 / (1.0 + np.exp(-np.clip(cols["opacity"], -60.0, 60.0)))
