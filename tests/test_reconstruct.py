@@ -118,7 +118,9 @@ def test_open_head_reconstruction(open_head_avatar, astronaut):
     q = front_quality(r, img, mask, face.points, detect_face(r, "render").points, face.interocular_px)
     assert q.psnr >= 24.0 and q.ssim >= 0.85 and q.landmark_error <= 0.03, q
     # MediaPipe finds the face from +-30 degrees of yaw and +-15 of pitch
-    centre = rec.avatar.canonical_means().mean(0)
+    from lam_core.reconstruct.quality import head_centre
+
+    centre = head_centre(rec.avatar)
     for yaw, pitch in ((-30, 0), (30, 0), (0, 15), (0, -15)):
         cam = orbit_about_head(rec.camera, centre, yaw, pitch)
         detect_face(render_posed(posed, cam, backend="cpu").rgb_uint8(), f"render at yaw {yaw} pitch {pitch}")

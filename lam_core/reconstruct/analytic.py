@@ -16,7 +16,8 @@ from ..gaussians import GaussianAvatar, Gaussians
 from ..params import FrameParams
 from ..rig import Rig, RigPoints
 from ..camera import Camera
-from .bust import add_bust, carry_colours
+from .bust import add_bust, carry_colours, person_silhouette
+from .carve import carve_to_silhouette
 from .colour import bilinear, photo_colours
 from .surface import surface_discs
 
@@ -147,13 +148,16 @@ def reconstruct(rgb: np.ndarray, face, mask: np.ndarray, head=None, levels: int 
     with timer("bust"):
         rig = Rig.from_head_model(model, fit.shape)
         if bust and not is_flame:  # a FLAME head keeps FLAME's exact layout (5,023 vertices, 20,018 points)
+            rig = carve_to_silhouette(rig, fit.params, fit.camera, person_silhouette(mask, face.points))
             rig = add_bust(rig, fit.params, fit.camera, mask, face.points, face.height_px)
     with timer("subdivide"):
         points = rig.subdivide(levels)
     with timer("gaussians"):
         g, seen = gaussians_from_photo(points, fit.params, fit.camera, rgb, mask)
     with timer("refine"):
-        avatar = refine_colours(GaussianAvatar(points, g), fit.params, fit.camera, rgb, seen)
+        # the head only: the body's clothing needs no sharpening and would multiply the rendered area
+        avatar = refine_colours(GaussianAvatar(points, g), fit.params, fit.camera, rgb,
+                                seen & ~points.in_region("bust"))
     return Reconstruction(avatar, fit.camera, fit.params, seen, getattr(timer, "times", {}))
 
 

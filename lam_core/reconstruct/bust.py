@@ -113,13 +113,18 @@ def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height
     return pts, faces, cen
 
 
-def add_bust(rig: Rig, params: FrameParams, camera: Camera, mask: np.ndarray, face_px: np.ndarray,
-             face_height_px: float) -> Rig:
-    """``rig`` with the body below the chin appended (region "bust"), in its canonical frame."""
+def person_silhouette(mask: np.ndarray, face_px: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the part of the person mask that holds the face, without specks."""
     from .fit_open_head import _silhouette
 
     sil = _silhouette(mask, (face_px[:468, 0].mean(), face_px[:468, 1].mean()))
-    sil = ndimage.binary_opening(sil, iterations=2)
+    return ndimage.binary_opening(sil, iterations=2)
+
+
+def add_bust(rig: Rig, params: FrameParams, camera: Camera, mask: np.ndarray, face_px: np.ndarray,
+             face_height_px: float) -> Rig:
+    """``rig`` with the body below the chin appended (region "bust"), in its canonical frame."""
+    sil = person_silhouette(mask, face_px)
     sk = rig.deform(params)
     neck = sk.joints[0, 1].numpy().astype(np.float64)
     made = body_rings(camera, sil, face_px[CHIN, :2], face_height_px, neck)
