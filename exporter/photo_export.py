@@ -107,7 +107,10 @@ def preview_sheet(rec, rgb: np.ndarray, size: int = 256) -> np.ndarray:
     out = []
     for label, img in panels:
         im = Image.fromarray(img)
-        ImageDraw.Draw(im).text((6, 4), label, fill=(0, 0, 0))
+        draw = ImageDraw.Draw(im)
+        box = draw.textbbox((6, 4), label)
+        draw.rectangle((box[0] - 3, box[1] - 2, box[2] + 3, box[3] + 2), fill=(255, 255, 255))
+        draw.text((6, 4), label, fill=(0, 0, 0))
         out.append(np.asarray(im))
     return np.concatenate(out, 1)
 

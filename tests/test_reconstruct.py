@@ -143,6 +143,14 @@ def test_the_bust_holds_up_from_every_side(open_head_avatar, astronaut):
     ours, person = front.alpha.numpy().squeeze() > 0.5, mask > 0.5
     iou = (ours & person).sum() / (ours | person).sum()
     assert iou > 0.85, iou
+    # the cranium is carved to the silhouette: seen from the photo's camera it never bulges past the person
+    from lam_core.reconstruct.bust import person_silhouette
+
+    sil = ndimage.binary_dilation(person_silhouette(mask, face.points), iterations=2)
+    uv = rec.camera.project(posed.means[0].numpy()[pts.in_region("cranium")])
+    u = np.clip(uv[:, 0].astype(int), 0, sil.shape[1] - 1)
+    v = np.clip(uv[:, 1].astype(int), 0, sil.shape[0] - 1)
+    assert sil[v, u].mean() > 0.98, sil[v, u].mean()
     # the head turns on the neck; the shoulders stay
     turn = rec.photo_params[0:1]
     turn = type(turn)(turn.expr.clone(), turn.pose.clone(), turn.translation.clone())
