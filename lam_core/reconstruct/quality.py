@@ -35,10 +35,17 @@ class FrontQuality:
     landmark_error: float | None  # mean re-detected landmark distance / inter-ocular distance (None: no face)
 
 
+HEAD_JOINTS = ("jaw", "eye_l", "eye_r")
+
+
 def head_centre(avatar) -> np.ndarray:
-    """The point the views of an avatar turn about: the centroid of its face landmarks on the rest mesh
-    when the rig embeds them, else the centre of the canonical Gaussians' bounding box."""
+    """The point the views of an avatar turn about, inside the head: the mean of its jaw and eye joints at
+    rest when the rig names them (FLAME layout, the open head, converted LAM avatars), else the centroid of its
+    face landmarks, else the centre of the canonical Gaussians' bounding box."""
     rig = avatar.rig
+    names = list(rig.joint_names)
+    if all(n in names for n in HEAD_JOINTS):
+        return rig.joints[[names.index(n) for n in HEAD_JOINTS]].astype(np.float64).mean(0)
     if rig.landmarks is not None and len(rig.landmarks.ids):
         return rig.landmarks.points(rig.vertices.astype(np.float64), rig.faces).mean(0)
     means = np.asarray(avatar.canonical_means(), dtype=np.float64)
