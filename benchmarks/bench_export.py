@@ -38,7 +38,7 @@ def timed_runs(n: int = 5) -> tuple[list[float], dict[str, list[float]], int]:
 def quality() -> None:
     from lam_core.photo import detect_face, foreground_mask, load_photo
     from lam_core.reconstruct.analytic import reconstruct
-    from lam_core.reconstruct.quality import front_quality, orbit_about_head
+    from lam_core.reconstruct.quality import front_quality, head_centre, orbit_about_head
     from lam_core.render import render_posed
     from lam_core.errors import LamError
 
@@ -57,7 +57,7 @@ def quality() -> None:
     report("front render vs masked photo, face region: SSIM", q.ssim, "", ">= 0.85")
     if q.landmark_error is not None:
         report("re-detected landmarks at yaw 0, mean error / inter-ocular", 100 * q.landmark_error, "%", "<= 3")
-    centre = rec.avatar.canonical_means().mean(0)
+    centre = head_centre(rec.avatar)
     found = 0
     for yaw, pitch in ((-30, 0), (0, 0), (30, 0), (0, 15), (0, -15)):
         try:

@@ -70,11 +70,18 @@ def _thumbnail(rgb: np.ndarray, face_points: np.ndarray, size: int = 128) -> byt
     return buf.getvalue()
 
 
-def preview_sheet(rec, rgb: np.ndarray, size: int = 320) -> np.ndarray:
-    """Square panels around the head: the input photo, the front render at the photo's camera, renders at
-    -30 and +30 degrees of yaw about the head, and a jaw-open frame."""
+PREVIEW_VIEWS = (("front", 0, 0), ("yaw -45", -45, 0), ("yaw +45", 45, 0), ("from above", 0, 20),
+                 ("from below", 0, -20), ("behind", 180, 0))
+
+
+def preview_sheet(rec, rgb: np.ndarray, size: int = 256) -> np.ndarray:
+    """Labelled square panels around the bust: the input photo, the front render at the photo's camera,
+    renders at -45 and +45 degrees of yaw, 20 degrees above and below, from behind (all turned about the
+    head), and a jaw-open frame."""
+    from PIL import ImageDraw
+
     from lam_core.camera import Camera
-    from lam_core.reconstruct.quality import orbit_about_head
+    from lam_core.reconstruct.quality import head_centre, orbit_about_head
     from lam_core.render import render_posed
 
     cam = rec.camera
@@ -88,15 +95,24 @@ def preview_sheet(rec, rgb: np.ndarray, size: int = 320) -> np.ndarray:
     crop = Camera(size, size, cam.fx * k, cam.fy * k, (cam.cx - x0) * k, (cam.cy - y0) * k,
                   world_to_camera=cam.world_to_camera)
     photo = Image.fromarray(rgb).crop((int(x0), int(y0), int(x0 + 2 * half), int(y0 + 2 * half)))
-    panels = [np.asarray(photo.resize((size, size), Image.LANCZOS).convert("RGB"))]
-    centre = rec.avatar.canonical_means().mean(0)
-    for yaw in (0, -30, 30):
-        panels.append(render_posed(posed, orbit_about_head(crop, centre, yaw, 0), backend="auto").rgb_uint8())
+    panels = [("photo", np.asarray(photo.resize((size, size), Image.LANCZOS).convert("RGB")))]
+    centre = head_centre(rec.avatar)
+    for label, yaw, pitch in PREVIEW_VIEWS:
+        view = orbit_about_head(crop, centre, yaw, pitch)
+        panels.append((label, render_posed(posed, view, backend="auto").rgb_uint8()))
     jaw = rec.photo_params[0:1]
     jaw = type(jaw)(jaw.expr.clone(), jaw.pose.clone(), jaw.translation.clone())
     jaw.pose[0, 2, 0] = 0.35
-    panels.append(render_posed(rec.avatar.animate(jaw), crop, backend="auto").rgb_uint8())
-    return np.concatenate(panels, 1)
+    panels.append(("jaw open", render_posed(rec.avatar.animate(jaw), crop, backend="auto").rgb_uint8()))
+    out = []
+    for label, img in panels:
+        im = Image.fromarray(img)
+        draw = ImageDraw.Draw(im)
+        box = draw.textbbox((6, 4), label)
+        draw.rectangle((box[0] - 3, box[1] - 2, box[2] + 3, box[3] + 2), fill=(255, 255, 255))
+        draw.text((6, 4), label, fill=(0, 0, 0))
+        out.append(np.asarray(im))
+    return np.concatenate(out, 1)
 
 
 def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_model: str | None = None,
@@ -109,6 +125,7 @@ def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_m
     ``weights`` (a LAM checkpoint, torch on ``device``) or ``onnx`` (an exported network, onnxruntime) use
     LAM's network instead of the geometric reconstructor; ``say`` gets its time estimate."""
     from exporter.lamfile import write_lam
+    from exporter.lamfile.photo_record import PhotoRecord
     from lam_core.photo import detect_face, foreground_mask, load_photo
     from lam_core.reconstruct.seam import PhotoInput, choose
 
@@ -174,7 +191,8 @@ def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_m
         else:
             with timer("write .lam"):
                 size = write_lam(tmp_out, rec.avatar, thumbnail=_thumbnail(rgb, face.points),
-                                 thumbnail_mime="image/jpeg", meta={"source": name, "head": head_name, "points": points})
+                                 thumbnail_mime="image/jpeg", meta={"source": name, "head": head_name, "points": points},
+                                 photo=PhotoRecord(rec.camera, rec.photo_params))
         if ply_path is not None:
             from exporter.ply import write_ply
 

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable
 
-from lam_core.camera import DEFAULT_FOV_DEG, avatar_camera
+from lam_core.camera import DEFAULT_FOV_DEG, Camera, avatar_camera
 from lam_core.errors import LamError
 from lam_core.gaussians import GaussianAvatar, PosedGaussians
 from lam_core.motion import Motion
@@ -24,6 +24,7 @@ from lam_core.params import FrameParams
 from lam_core.render import render_frames
 from lam_core.render.frames import framing_points
 
+from .lamfile.photo_record import PhotoRecord
 from .media import write_mp4, write_png
 
 DEFAULT_TURNTABLE_FRAMES = 120
@@ -66,10 +67,14 @@ def _check_view(size: int, yaw: float, pitch: float) -> None:
 def render_still(avatar: GaussianAvatar | PosedGaussians, out: str | os.PathLike, *, motion: Motion | None = None,
                  frame: int = 0, size: int = 512, yaw: float = 0.0, pitch: float = 0.0,
                  fov_deg: float = DEFAULT_FOV_DEG, background=(1.0, 1.0, 1.0), backend: str = "auto",
-                 log: Callable[[str], None] | None = None) -> RenderReport:
-    """Write one PNG: the rest pose, or frame ``frame`` of ``motion``."""
+                 log: Callable[[str], None] | None = None, photo: PhotoRecord | None = None) -> RenderReport:
+    """Write one PNG: the rest pose, or frame ``frame`` of ``motion``. With ``photo`` (a .lam's photo record)
+    the camera is the photo's, turned by ``yaw``/``pitch`` about the head, and without a motion the avatar
+    takes the photo's pose and expression."""
     _check_view(size, yaw, pitch)
     params, unmapped = None, []
+    if photo is not None and motion is None:
+        params = photo.params
     if motion is not None:
         all_params, unmapped = motion_params(avatar, motion)
         if not 0 <= frame < all_params.batch:
@@ -78,10 +83,26 @@ def render_still(avatar: GaussianAvatar | PosedGaussians, out: str | os.PathLike
         _note_unmapped(unmapped, log)
     elif frame != 0:
         raise RenderRequestError("a frame number needs a motion")
-    camera = avatar_camera(framing_points(avatar, params), yaw, pitch, size, fov_deg)
+    if photo is not None:
+        camera = photo_view_camera(avatar, photo, yaw, pitch, size)
+    else:
+        camera = avatar_camera(framing_points(avatar, params), yaw, pitch, size, fov_deg)
     image = next(render_frames(avatar, camera, params, background, backend))
     write_png(out, image.rgb_uint8())
     return RenderReport(str(out), 1, None, unmapped)
+
+
+def photo_view_camera(avatar: GaussianAvatar, photo: PhotoRecord, yaw: float = 0.0, pitch: float = 0.0,
+                      size: int | None = None) -> Camera:
+    """The photo's camera (its longer side scaled to ``size`` pixels), turned about the head."""
+    from lam_core.reconstruct.quality import head_centre, orbit_about_head
+
+    cam = photo.camera
+    if size is not None and size != max(cam.width, cam.height):
+        k = size / max(cam.width, cam.height)
+        cam = Camera(max(round(cam.width * k), 1), max(round(cam.height * k), 1), cam.fx * k, cam.fy * k,
+                     cam.cx * k, cam.cy * k, world_to_camera=cam.world_to_camera)
+    return orbit_about_head(cam, head_centre(avatar), yaw, pitch)
 
 
 def render_video(avatar: GaussianAvatar | PosedGaussians, out: str | os.PathLike, *, motion: Motion | None = None,

@@ -52,14 +52,28 @@ def test_export_photo(photos, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "wrote" in r.stderr and "fit" in r.stderr  # -v prints the stages
     f = read_lam(out)
-    assert 19_000 < f.avatar.n < 21_000 and f.thumbnail_mime == "image/jpeg"
+    assert 22_000 < f.avatar.n < 30_000 and f.thumbnail_mime == "image/jpeg"  # ~20K on the head, the bust
+    assert f.photo is not None and (f.photo.camera.width, f.photo.camera.height) == (512, 512)
     assert f.meta["source"] == "astronaut.jpg" and out.stat().st_size < 1_500_000
     from exporter.ply import read_ply
 
     assert read_ply(ply).means.shape[1] == f.avatar.n
     sheet = Image.open(prev)
-    assert sheet.size == (5 * 320, 320)
+    assert sheet.size == (8 * 256, 256)  # photo, front, yaw -45/+45, above, below, behind, jaw open
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.lam", "a.ply", "a.png"]  # no temp files
+
+
+def test_a_small_face_in_a_landscape_photo_is_exported(photos, tmp_path):
+    """A 150-px face in a 2000x1500 photo (the full-range detector finds it)."""
+    astro = np.asarray(Image.open(photos / "astronaut.jpg").convert("RGB"))
+    side = 700  # the astronaut's face is ~108 px tall at 512: ~150 px here
+    img = np.full((1500, 2000, 3), (90, 110, 130), np.uint8)
+    img[700:700 + side, 1200:1200 + side] = np.asarray(Image.fromarray(astro).resize((side, side)))
+    Image.fromarray(img).save(tmp_path / "wide.jpg", quality=92)
+    r = run([tmp_path / "wide.jpg", "-o", tmp_path / "wide.lam"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    f = read_lam(tmp_path / "wide.lam")
+    assert (f.photo.camera.width, f.photo.camera.height) == (2000, 1500)
 
 
 def test_two_faces_take_the_largest_and_say_so(photos, tmp_path):

@@ -120,3 +120,30 @@ def test_two_faces_take_the_largest(astronaut):
     lm = detect_face(two, "two.png")
     assert lm.n_faces == 2
     assert lm.points[:, 0].max() < 300  # the larger face, on the left
+
+
+@pytest.mark.parametrize("layout", ["wide", "tall", "landscape"])
+def test_small_faces_in_ordinary_photos_are_found(astronaut, layout):
+    """The full-range detector finds faces the face mesh alone misses: the astronaut padded to 1024x512
+    and 512x1024, and a 150-px face in a 2000x1500 photo; the landmarks land where the face is."""
+    ref = detect_face(astronaut, "astronaut.png").points
+    if layout == "wide":
+        img = np.full((512, 1024, 3), 255, np.uint8)
+        img[:, 256:768] = astronaut
+        k, off = 1.0, np.array([256.0, 0.0])
+    elif layout == "tall":
+        img = np.full((1024, 512, 3), 255, np.uint8)
+        img[256:768] = astronaut
+        k, off = 1.0, np.array([0.0, 256.0])
+    else:
+        k = 150.0 / np.ptp(ref[:468, 1])
+        side = int(round(512 * k))
+        small = np.asarray(Image.fromarray(astronaut).resize((side, side), Image.LANCZOS))
+        img = np.full((1500, 2000, 3), (90, 110, 130), np.uint8)
+        img[700:700 + side, 1200:1200 + side] = small
+        k, off = side / 512, np.array([1200.0, 700.0])
+    lm = detect_face(img, f"{layout}.png")
+    assert lm.n_faces == 1 and lm.image_size == (img.shape[1], img.shape[0])
+    want = ref[:468, :2] * k + off
+    err = np.linalg.norm(lm.points[:468, :2] - want, axis=1).mean()
+    assert err < 0.05 * lm.interocular_px, err

@@ -38,6 +38,28 @@ def test_photo_camera_reproduces_the_weak_perspective_view_near_the_anchor():
     np.testing.assert_allclose(cam.project(p)[:, :2], sim.apply(p)[:, :2], atol=0.1)
 
 
+def test_orbit_about_head_turns_like_camera_orbit_about_the_cameras_own_axes():
+    """Turning the photo camera about the head agrees with Camera.orbit (and lam-render --yaw/--pitch):
+    positive pitch raises the camera, and both turns are about the camera's axes, not the head's."""
+    centre = np.array([0.01, 0.02, -0.03])
+    for base_yaw, base_pitch in ((0.0, 0.0), (40.0, 0.0), (-25.0, 10.0)):
+        cam = Camera.orbit(centre, 0.9, base_yaw, base_pitch)
+        for yaw, pitch in ((0, 15), (0, -15), (30, 0), (-30, 0)):
+            if base_pitch and yaw:
+                continue  # yaw turns about the camera's (tilted) up, not the world's
+            turned = orbit_about_head(cam, centre, yaw, pitch)
+            want = Camera.orbit(centre, 0.9, base_yaw + yaw, base_pitch + pitch)
+            np.testing.assert_allclose(turned.world_to_camera, want.world_to_camera, atol=1e-9)
+    # a rolled camera pitches towards its own up, whatever the world's axes
+    roll = np.eye(4)
+    roll[:3, :3] = Rotation.from_euler("z", 90, degrees=True).as_matrix()
+    cam = Camera.orbit(centre, 0.9)
+    rolled = Camera(512, 512, cam.fx, cam.fy, cam.cx, cam.cy, world_to_camera=roll @ cam.world_to_camera)
+    up = -rolled.world_to_camera[1, :3]
+    moved = orbit_about_head(rolled, centre, 0, 15).position - rolled.position
+    assert moved @ up > 0.9 * np.linalg.norm(moved)
+
+
 def test_harmonic_fill_and_visibility():
     # a strip of two rows of 5 vertices, known at both ends: each unknown is the mean of its neighbours
     faces = np.array([[0, 1, 5], [1, 2, 6], [2, 3, 7], [3, 4, 8], [1, 6, 5], [2, 7, 6], [3, 8, 7], [4, 9, 8]])
@@ -80,7 +102,9 @@ def open_head_avatar(astronaut):
 def test_open_head_reconstruction(open_head_avatar, astronaut):
     img, face, mask = astronaut
     rec = open_head_avatar
-    assert 19_000 < rec.avatar.n < 21_000
+    head = ~rec.avatar.points.in_region("bust")
+    assert 19_000 < head.sum() < 21_000          # LAM's count on the head
+    assert 3_000 < (~head).sum() < 10_000        # the neck, shoulders and upper body
     assert 0.3 < rec.seen.mean() < 0.6  # the photo shows the front of the head
     assert 0 <= rec.photo_params.pose[0, 2, 0] < 0.2  # a closed-lip smile: little or no jaw
     posed = rec.avatar.animate(rec.photo_params)
@@ -94,10 +118,51 @@ def test_open_head_reconstruction(open_head_avatar, astronaut):
     q = front_quality(r, img, mask, face.points, detect_face(r, "render").points, face.interocular_px)
     assert q.psnr >= 24.0 and q.ssim >= 0.85 and q.landmark_error <= 0.03, q
     # MediaPipe finds the face from +-30 degrees of yaw and +-15 of pitch
-    centre = rec.avatar.canonical_means().mean(0)
+    from lam_core.reconstruct.quality import head_centre
+
+    centre = head_centre(rec.avatar)
     for yaw, pitch in ((-30, 0), (30, 0), (0, 15), (0, -15)):
         cam = orbit_about_head(rec.camera, centre, yaw, pitch)
         detect_face(render_posed(posed, cam, backend="cpu").rgb_uint8(), f"render at yaw {yaw} pitch {pitch}")
+
+
+def test_the_bust_holds_up_from_every_side(open_head_avatar, astronaut):
+    """The body below the chin: its silhouette is the person's from the front, it stays still while the head
+    turns on the neck, and from behind nothing shows through."""
+    from scipy import ndimage
+
+    from lam_core.reconstruct.quality import head_centre
+
+    img, face, mask = astronaut
+    rec = open_head_avatar
+    pts = rec.avatar.points
+    body = pts.in_region("bust")
+    np.testing.assert_allclose(pts.lbs_weights[body, 0], 1.0, atol=1e-6)  # skinned to the root alone
+    posed = rec.avatar.animate(rec.photo_params)
+    front = render_posed(posed, rec.camera, backend="cpu")
+    ours, person = front.alpha.numpy().squeeze() > 0.5, mask > 0.5
+    iou = (ours & person).sum() / (ours | person).sum()
+    assert iou > 0.85, iou
+    # the cranium is carved to the silhouette: seen from the photo's camera it never bulges past the person
+    from lam_core.reconstruct.bust import person_silhouette
+
+    sil = ndimage.binary_dilation(person_silhouette(mask, face.points), iterations=2)
+    uv = rec.camera.project(posed.means[0].numpy()[pts.in_region("cranium")])
+    u = np.clip(uv[:, 0].astype(int), 0, sil.shape[1] - 1)
+    v = np.clip(uv[:, 1].astype(int), 0, sil.shape[0] - 1)
+    assert sil[v, u].mean() > 0.98, sil[v, u].mean()
+    # the head turns on the neck; the shoulders stay
+    turn = rec.photo_params[0:1]
+    turn = type(turn)(turn.expr.clone(), turn.pose.clone(), turn.translation.clone())
+    turn.pose[0, 1, 1] = 0.5
+    moved = np.linalg.norm(rec.avatar.animate(turn).means[0].numpy() - posed.means[0].numpy(), axis=1)
+    assert moved[body].max() < 1e-5 and np.median(moved[~body]) > 0.01
+    # from behind: opaque inside the silhouette
+    back = render_posed(posed, orbit_about_head(rec.camera, head_centre(rec.avatar), 180, 0), backend="cpu")
+    alpha = back.alpha.numpy().squeeze()
+    inside = ndimage.binary_erosion(alpha > 0.5, iterations=3)
+    assert inside.sum() > 0.5 * person.sum()
+    assert (alpha[inside] >= 0.99).mean() > 0.98 and alpha[inside].min() > 0.5
 
 
 def test_canonical_avatar_closes_an_open_mouth(astronaut):

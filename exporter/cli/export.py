@@ -48,8 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--points", choices=sorted(POINTS), default="20k",
                    help="Gaussians: one (20k) or two (80k) subdivisions of the head mesh")
     p.add_argument("--ply", metavar="FILE.ply", help="also write a standard 3DGS PLY (neutral pose)")
-    p.add_argument("--preview", metavar="FILE.png", help="also write a contact sheet: photo, front render, "
-                                                         "+-30 degrees of yaw, a jaw-open frame")
+    p.add_argument("--preview", metavar="FILE.png", help="also write a labelled contact sheet: photo, front, "
+                                                         "+-45 degrees of yaw, 20 above and below, behind, jaw open")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("-v", "--verbose", action="store_true", help="print each stage's time")
     p.add_argument("--inspect", metavar="FILE.lam", help="print a .lam file's header and chunk sizes, and check it")

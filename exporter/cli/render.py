@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yaw", type=float, default=0.0, help="camera yaw in degrees (0: facing the avatar; positive "
                                                           "turns towards the avatar's left)")
     p.add_argument("--pitch", type=float, default=0.0, help="camera pitch in degrees (positive: from above)")
+    p.add_argument("--view", choices=("orbit", "photo"), default="orbit",
+                   help="orbit: a camera framed on the head (default); photo: the camera of the photo a .lam was "
+                        "exported from (--yaw/--pitch turn it about the head, --size is its longer side), the "
+                        "avatar in the photo's pose unless --motion is given")
     p.add_argument("--frame", type=int, default=0, help="for a still with --motion: which frame (default 0)")
     p.add_argument("--backend", choices=BACKENDS, default="auto",
                    help="auto (gsplat where CUDA is present, else cpu), cpu or gsplat")
@@ -96,8 +100,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     motion = load_motion(args.motion) if args.motion else None
     common = dict(motion=motion, size=args.size, yaw=args.yaw, pitch=args.pitch, background=background,
                   backend=args.backend, log=log)
+    photo = None
+    if args.view == "photo":
+        if kind != ".png" or not str(args.avatar).lower().endswith(".lam"):
+            raise UsageError("--view photo renders a .png still of a .lam avatar")
+        from exporter.lamfile import read_lam
+
+        photo = read_lam(args.avatar).photo
+        if photo is None:
+            raise UsageError(f"{args.avatar} records no photo camera (it was not exported from a photo)")
     if kind == ".png":
-        report = render_still(avatar, out, frame=args.frame, **common)
+        report = render_still(avatar, out, frame=args.frame, photo=photo, **common)
     else:
         if args.frame != 0:
             raise UsageError("--frame picks the frame of a still; a video plays them all (use --frames to shorten)")

@@ -25,6 +25,7 @@ from lam_core.subdivision import subdivide
 from . import spec
 from .arrays import Array, as_int, check_table, read_arrays
 from .container import Chunk, Container, parse
+from .photo_record import PhotoRecord, parse_photo
 from .quantise import decode, denominator
 from .spec import LamFileError
 
@@ -68,6 +69,7 @@ class LamFile:
     thumbnail: bytes | None = None
     thumbnail_mime: str | None = None
     meta: dict = field(default_factory=dict)
+    photo: PhotoRecord | None = None   # the photo's camera and parameters, when the file records them
 
 
 def _int(v, lo: int, hi: int, what: str) -> int:
@@ -129,6 +131,7 @@ def check_header(header: dict) -> tuple[Counts, tuple[str, ...], tuple[int, ...]
         skin_k=_int(rig.get("skin_k"), 1, min(spec.MAX_SKIN_K, j), "rig.skin_k"),
         binding=binding, point_faces=pf,
     )
+    parse_photo(header, j, expr_names)  # a photo record, when there is one, is checked with the header
     return counts, joint_names, tuple(parents), expr_names
 
 
@@ -333,9 +336,10 @@ def _decode(data: bytes | memoryview, max_dense_bytes: int) -> LamFile:
         t = container.header.get("thumbnail")
         mime = t.get("mime") if isinstance(t, dict) and t.get("mime") in spec.THUMBNAIL_MIMES else None
     meta = container.header.get("meta")
+    photo = parse_photo(container.header, len(joint_names), expr_names)
     return LamFile(avatar=avatar, header=container.header, version=container.version, chunks=chunk_infos(container),
                    file_size=container.file_size, thumbnail=thumb, thumbnail_mime=mime,
-                   meta=meta if isinstance(meta, dict) else {})
+                   meta=meta if isinstance(meta, dict) else {}, photo=photo)
 
 
 def chunk_infos(container: Container) -> tuple[ChunkInfo, ...]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+
+import numpy as np
+
 from . import spec
 from .container import Container
 from .reader import chunk_infos
@@ -28,6 +31,14 @@ def summary(container: Container) -> dict:
             "header_bytes": container.header_len, "chunks": chunks}
 
 
+def _position(w2c) -> str:
+    try:
+        m = np.array(w2c, dtype=np.float64).reshape(4, 4)
+        return np.array2string(-m[:3, :3].T @ m[:3, 3], precision=3, separator=", ")
+    except (TypeError, ValueError):
+        return "?"
+
+
 def format_summary(container: Container, path: str) -> str:
     s = summary(container)
     h = s["header"]
@@ -46,6 +57,10 @@ def format_summary(container: Container, path: str) -> str:
     ]
     if h.get("thumbnail"):
         lines.append(f"  thumbnail   {h['thumbnail'].get('mime')}")
+    cam = h.get("photo", {}).get("camera") if isinstance(h.get("photo"), dict) else None
+    if isinstance(cam, dict):
+        lines.append(f"  photo       {cam.get('width')}x{cam.get('height')} px, f {cam.get('fx', 0):.1f} px, "
+                     f"camera at {_position(cam.get('world_to_camera'))} m (head frame)")
     if h.get("meta"):
         lines.append(f"  meta        {json.dumps(h['meta'], ensure_ascii=False)[:200]}")
     lines.append(f"  header      {s['header_bytes']:,} bytes of JSON")

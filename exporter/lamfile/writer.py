@@ -22,6 +22,7 @@ from . import quantise as qz
 from . import spec
 from .arrays import lay_out
 from .container import pack
+from .photo_record import PhotoRecord, photo_header
 from .spec import LamFileError
 
 PRODUCER = "lam-avatar 0.1.0 (exporter.lamfile)"
@@ -204,9 +205,11 @@ def _rig_kind(expr_names) -> str:
 
 def encode_lam(avatar: GaussianAvatar, *, lossless: bool = False, quantisation: Quantisation | None = None,
                compress: bool = True, thumbnail: bytes | None = None, thumbnail_mime: str | None = None,
-               meta: dict | None = None, rig_kind: str | None = None, producer: str = PRODUCER) -> bytes:
+               meta: dict | None = None, rig_kind: str | None = None, producer: str = PRODUCER,
+               photo: PhotoRecord | None = None) -> bytes:
     """The .lam bytes of ``avatar``. ``lossless`` stores float32 values as they are (for tests);
-    otherwise ``quantisation`` (default :class:`Quantisation`) applies. ``meta`` is free JSON."""
+    otherwise ``quantisation`` (default :class:`Quantisation`) applies. ``meta`` is free JSON. ``photo``:
+    the camera and parameters of the photo the avatar was made from (recorded in the header)."""
     _check(avatar)
     q = None if lossless else (quantisation or Quantisation())
     rig, pts, g = avatar.rig, avatar.points, avatar.gaussians
@@ -312,6 +315,10 @@ def encode_lam(avatar: GaussianAvatar, *, lossless: bool = False, quantisation: 
     }
     if header_thumb:
         header["thumbnail"] = header_thumb
+    if photo is not None:
+        if photo.params.pose.shape[1] != j:
+            _fail(f"photo: the pose has {photo.params.pose.shape[1]} joints, the rig {j}")
+        header["photo"] = photo_header(photo.camera, photo.params, rig.expr_names)
     try:
         return pack(header, payloads)
     except (TypeError, ValueError) as exc:  # meta that is not JSON, names that are not valid Unicode

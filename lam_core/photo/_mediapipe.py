@@ -50,3 +50,10 @@ def face_mesh():
 def selfie_segmentation():
     with quiet_stderr():
         return solutions().selfie_segmentation.SelfieSegmentation(model_selection=0)
+
+
+@lru_cache(maxsize=1)
+def face_detector():
+    """The full-range face detector (faces from ~5% of the image up; model_selection=1)."""
+    with quiet_stderr():
+        return solutions().face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)

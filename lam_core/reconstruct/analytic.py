@@ -1,6 +1,6 @@
 """The default reconstructor: a photo's Gaussians from geometry alone (no network).
 
-Fit the head to the photo, subdivide the canonical head, lay one flat Gaussian on every point, and colour
+Fit the head to the photo, add the body below the chin from the silhouette, subdivide the canonical head, lay one flat Gaussian on every point, and colour
 it from the photo where the photo sees it (mirror image, then smooth fill elsewhere); the mouth cavity is
 dark and the teeth off-white where the photo shows neither.
 """
@@ -16,6 +16,8 @@ from ..gaussians import GaussianAvatar, Gaussians
 from ..params import FrameParams
 from ..rig import Rig, RigPoints
 from ..camera import Camera
+from .bust import add_bust, carry_colours, person_silhouette
+from .carve import carve_to_silhouette
 from .colour import bilinear, photo_colours
 from .surface import surface_discs
 
@@ -54,6 +56,9 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     margin = np.where(points.in_region("cranium"), CRANIUM_MASK_MARGIN_PX, FACE_MASK_MARGIN_PX)
     colours, seen = photo_colours(posed, posed_normals, points.faces, rest, camera, rgb, mask,
                                   default=SKIN_DEFAULT, margin_px=margin)
+    body = points.in_region("bust")
+    if body.any():  # the body's back: its clothing's colour at each height, not a blend of its edges
+        colours[body] = carry_colours(rest[body, 1], colours[body], seen[body])
     for region, colour in FIXED_COLOURS.items():
         sel = points.in_region(region) & ~seen
         colours[sel] = colour
@@ -112,17 +117,20 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
 
 
 def reconstruct(rgb: np.ndarray, face, mask: np.ndarray, head=None, levels: int = 1,
-                focal: float | None = None, timer=None) -> Reconstruction:
+                focal: float | None = None, timer=None, bust: bool = True) -> Reconstruction:
     """Photo (with its landmarks and person mask) -> an animatable avatar.
 
     ``head``: None for the open head (or an :class:`~lam_core.open_head.OpenHead`), or a FLAME-layout
     :class:`~lam_core.head_model.HeadModel` carrying a MediaPipe landmark embedding. ``levels``: midpoint
-    subdivisions of the head mesh (1: ~20K Gaussians, 2: ~80K).
+    subdivisions of the head mesh (1: ~20K Gaussians on the head, 2: ~80K). ``bust``: give the open head the
+    neck, shoulders and upper torso the photo shows below the chin (:mod:`.bust`; a FLAME head keeps FLAME's
+    layout).
     """
     from ..head_model import HeadModel
 
     timer = timer or _NullTimer()
-    if isinstance(head, HeadModel):
+    is_flame = isinstance(head, HeadModel)
+    if is_flame:
         from .fit_flame import fit_flame
 
         model = head
@@ -137,12 +145,19 @@ def reconstruct(rgb: np.ndarray, face, mask: np.ndarray, head=None, levels: int 
         model = head.model
         with timer("fit"):
             fit = fit_open_head(head, face, mask, focal=focal)
+    with timer("bust"):
+        rig = Rig.from_head_model(model, fit.shape)
+        if bust and not is_flame:  # a FLAME head keeps FLAME's exact layout (5,023 vertices, 20,018 points)
+            rig = carve_to_silhouette(rig, fit.params, fit.camera, person_silhouette(mask, face.points))
+            rig = add_bust(rig, fit.params, fit.camera, mask, face.points, face.height_px)
     with timer("subdivide"):
-        points = Rig.from_head_model(model, fit.shape).subdivide(levels)
+        points = rig.subdivide(levels)
     with timer("gaussians"):
         g, seen = gaussians_from_photo(points, fit.params, fit.camera, rgb, mask)
     with timer("refine"):
-        avatar = refine_colours(GaussianAvatar(points, g), fit.params, fit.camera, rgb, seen)
+        # the head only: the body's clothing needs no sharpening and would multiply the rendered area
+        avatar = refine_colours(GaussianAvatar(points, g), fit.params, fit.camera, rgb,
+                                seen & ~points.in_region("bust"))
     return Reconstruction(avatar, fit.camera, fit.params, seen, getattr(timer, "times", {}))
 
 

@@ -35,16 +35,43 @@ class FrontQuality:
     landmark_error: float | None  # mean re-detected landmark distance / inter-ocular distance (None: no face)
 
 
+HEAD_JOINTS = ("jaw", "eye_l", "eye_r")
+
+
+def head_centre(avatar) -> np.ndarray:
+    """The point the views of an avatar turn about, inside the head: the mean of its jaw and eye joints at
+    rest when the rig names them (FLAME layout, the open head, converted LAM avatars), else the centroid of its
+    face landmarks, else the centre of the canonical Gaussians' bounding box."""
+    rig = avatar.rig
+    names = list(rig.joint_names)
+    if all(n in names for n in HEAD_JOINTS):
+        return rig.joints[[names.index(n) for n in HEAD_JOINTS]].astype(np.float64).mean(0)
+    if rig.landmarks is not None and len(rig.landmarks.ids):
+        return rig.landmarks.points(rig.vertices.astype(np.float64), rig.faces).mean(0)
+    means = np.asarray(avatar.canonical_means(), dtype=np.float64)
+    return 0.5 * (means.min(0) + means.max(0))
+
+
 def orbit_about_head(camera: Camera, centre: np.ndarray, yaw_deg: float, pitch_deg: float) -> Camera:
-    """The photo camera turned around the head centre by yaw (about the head's y axis) and pitch (x axis)."""
-    y, p = np.radians(yaw_deg), np.radians(pitch_deg)
-    ry = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
-    rx = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
+    """The photo camera turned around the head centre, as :meth:`Camera.orbit` and ``lam-render --yaw/--pitch``
+    turn theirs: positive yaw moves it towards its own right, positive pitch raises it; both turns are about
+    the camera's own axes (its up, then its right), so a photo taken at an angle turns from where it stood."""
+    r = camera.world_to_camera[:3, :3]
+    up, right = -r[1], r[0]
+    turn_r = _axis_angle(up, np.radians(yaw_deg)) @ _axis_angle(right, -np.radians(pitch_deg))
+    centre = np.asarray(centre, dtype=np.float64).reshape(3)
     turn = np.eye(4)
-    turn[:3, :3] = ry @ rx
-    turn[:3, 3] = centre - turn[:3, :3] @ centre  # rotate the world about the head centre
+    turn[:3, :3] = turn_r
+    turn[:3, 3] = centre - turn_r @ centre  # the camera moves rigidly about the head centre
     return Camera(camera.width, camera.height, camera.fx, camera.fy, camera.cx, camera.cy,
                   world_to_camera=camera.world_to_camera @ np.linalg.inv(turn))
+
+
+def _axis_angle(axis: np.ndarray, angle: float) -> np.ndarray:
+    """Rotation matrix by ``angle`` radians about the unit ``axis`` (right-handed)."""
+    x, y, z = axis / np.linalg.norm(axis)
+    k = np.array([[0, -z, y], [z, 0, -x], [-y, x, 0]])
+    return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * (k @ k)
 
 
 def front_quality(render_rgb: np.ndarray, photo: np.ndarray, mask: np.ndarray, landmarks_px: np.ndarray,

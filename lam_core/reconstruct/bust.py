@@ -1,0 +1,166 @@
+"""The rest of the bust: neck base, shoulders and upper torso, built from the person's silhouette.
+
+Below the chin the photo shows what the head model lacks. Each image row of the person's silhouette from
+the chin down becomes a horizontal ring of the body: as wide as the silhouette (so the front view matches
+the photo exactly), centred on its row's middle, on a vertical axis through the neck joint at the neck's
+depth, and as deep as an adult body of that width is (round at the neck, flatter across the shoulders:
+anthropometric proportions, not fitted to any photo). The rings are closed at the bottom, skinned to the root
+joint alone (the head turns on its neck while the shoulders stay) and carry no expression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from scipy import ndimage
+
+from ..camera import Camera
+from ..params import FrameParams
+from ..rig import Rig
+
+NECK_RADIUS = 0.06          # metres: narrower parts of the silhouette are round (a neck)
+DEPTH_SLOPE = 0.45          # beyond that, each extra metre of half-width adds this much half-depth
+BACK_COARSENESS = 2.5       # point spacing on the back / on the front
+BASE_VERTICES = 1500        # the bust's share of the base mesh (before subdivision)
+MAX_DROP_FACES = 4.0        # the bust ends this many face heights (chin to brow) below the chin at most
+CHIN = 152                  # MediaPipe landmark at the bottom of the chin
+ROOT = 0
+
+
+def _half_depth(half_width: np.ndarray) -> np.ndarray:
+    return np.where(half_width <= NECK_RADIUS, half_width, NECK_RADIUS + DEPTH_SLOPE * (half_width - NECK_RADIUS))
+
+
+def _rows(sil: np.ndarray, v0: float, v1: float, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Image rows between v0 and v1 that hold silhouette, each with its left and right edge (pixels)."""
+    vs = np.linspace(v0, v1, n)
+    out_v, left, right = [], [], []
+    for v in vs:
+        r = int(np.clip(v, 0, sil.shape[0] - 1))
+        xs = np.flatnonzero(sil[r])
+        if len(xs) < 2:
+            continue
+        out_v.append(v)
+        left.append(xs[0])
+        right.append(xs[-1] + 1.0)
+    return np.array(out_v), np.array(left, float), np.array(right, float)
+
+
+def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height_px: float,
+               axis_world: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Vertices (R * segments + 1, 3) in the photo's world frame, triangles, and the ring centres, or None
+    when the silhouette shows no body below the chin."""
+    w2c = camera.world_to_camera
+    axis_cam = w2c[:3, :3] @ axis_world + w2c[:3, 3]
+    depth = float(axis_cam[2])
+    v_top = float(chin_px[1])
+    v_bottom = min(float(camera.height), v_top + MAX_DROP_FACES * face_height_px)
+    if v_bottom - v_top < 4:
+        return None
+    # rings and segments spaced alike (square cells) within the bust's vertex budget
+    probe_v, pl, pr = _rows(sil, v_top, v_bottom, 32)
+    if len(probe_v) < 2:
+        return None
+    half = (pr - pl) / 2 / camera.fx * depth
+    perimeter = np.pi * (half + _half_depth(half))
+    height_m = (v_bottom - v_top) / camera.fy * depth
+    # the front half at `cell` spacing, the back (which the photo does not show) BACK_COARSENESS times coarser
+    weighted = 0.5 * perimeter.mean() * (1 + 1 / BACK_COARSENESS)
+    cell = np.sqrt(weighted * height_m / BASE_VERTICES)
+    n_front = int(np.clip(round(0.5 * perimeter.max() / cell), 12, 240))
+    n_back = int(np.clip(round(n_front / BACK_COARSENESS), 8, 240))
+    segments = n_front + n_back
+    n_rings = int(np.clip(round(height_m / cell), 2, 400))
+    vs, left, right = _rows(sil, v_top, v_bottom, n_rings)
+    if len(vs) < 2:
+        return None
+    x_l = (left - camera.cx) / camera.fx * depth
+    x_r = (right - camera.cx) / camera.fx * depth
+    y = (vs - camera.cy) / camera.fy * depth
+    a = np.maximum((x_r - x_l) / 2, 1e-3)
+    b = _half_depth(a)
+    xc = (x_l + x_r) / 2
+    # the front half faces the camera (sin t > 0)
+    t = np.concatenate([np.linspace(0, np.pi, n_front, endpoint=False),
+                        np.linspace(np.pi, 2 * np.pi, segments - n_front, endpoint=False)])
+    # camera frame: x right, y down, z away; the front of the body (towards the camera) at smaller z
+    ring = np.stack([xc[:, None] + a[:, None] * np.cos(t), np.repeat(y[:, None], segments, 1),
+                     depth - b[:, None] * np.sin(t)], -1)                 # (R, S, 3)
+    centres = np.stack([xc, y, np.full_like(y, depth)], 1)
+    bottom = centres[-1]
+    pts_cam = np.concatenate([ring.reshape(-1, 3), bottom[None]])
+    c2w = np.linalg.inv(w2c)
+    pts = pts_cam @ c2w[:3, :3].T + c2w[:3, 3]
+    cen = centres @ c2w[:3, :3].T + c2w[:3, 3]
+    r_n = len(vs)
+    idx = np.arange(r_n * segments).reshape(r_n, segments)
+    nxt = np.roll(idx, -1, axis=1)
+    quads = [np.stack([idx[:-1], idx[1:], nxt[1:]], -1), np.stack([idx[:-1], nxt[1:], nxt[:-1]], -1)]
+    tris = np.concatenate([q.reshape(-1, 3) for q in quads])
+    cap = np.stack([idx[-1], np.full(segments, r_n * segments), nxt[-1]], 1)
+    faces = np.concatenate([tris, cap])
+    # wind every triangle outwards (away from its ring's axis)
+    tri = pts[faces]
+    normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    ring_of = np.minimum(faces // segments, r_n - 1)[:, 0]
+    out = tri.mean(1) - cen[ring_of]
+    is_cap = np.arange(len(faces)) >= len(tris)
+    down = c2w[:3, :3] @ np.array([0.0, 1.0, 0.0])
+    out[is_cap] = down
+    flip = (normal * out).sum(1) < 0
+    faces[flip] = faces[flip][:, [0, 2, 1]]
+    return pts, faces, cen
+
+
+def person_silhouette(mask: np.ndarray, face_px: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the part of the person mask that holds the face, without specks."""
+    from .fit_open_head import _silhouette
+
+    sil = _silhouette(mask, (face_px[:468, 0].mean(), face_px[:468, 1].mean()))
+    return ndimage.binary_opening(sil, iterations=2)
+
+
+def add_bust(rig: Rig, params: FrameParams, camera: Camera, mask: np.ndarray, face_px: np.ndarray,
+             face_height_px: float) -> Rig:
+    """``rig`` with the body below the chin appended (region "bust"), in its canonical frame."""
+    sil = person_silhouette(mask, face_px)
+    sk = rig.deform(params)
+    neck = sk.joints[0, 1].numpy().astype(np.float64)
+    made = body_rings(camera, sil, face_px[CHIN, :2], face_height_px, neck)
+    if made is None:
+        return rig
+    pts, faces, _ = made
+    # into the canonical frame: undo the root joint's transform of the photo's pose
+    root = sk.transforms[0, ROOT].numpy().astype(np.float64)
+    inv = np.linalg.inv(root)
+    rest = pts @ inv[:3, :3].T + inv[:3, 3]
+    n0, n = rig.n_vertices, len(rest)
+    weights = np.zeros((n, rig.n_joints), rig.lbs_weights.dtype)
+    weights[:, ROOT] = 1.0
+    regions = dict(rig.regions)
+    regions["bust"] = np.arange(n0, n0 + n)
+    return replace(
+        rig,
+        vertices=np.concatenate([rig.vertices, rest.astype(rig.vertices.dtype)]),
+        faces=np.concatenate([rig.faces, (faces + n0).astype(rig.faces.dtype)]),
+        lbs_weights=np.concatenate([rig.lbs_weights, weights]),
+        exprdirs=np.concatenate([rig.exprdirs, np.zeros((n,) + rig.exprdirs.shape[1:], rig.exprdirs.dtype)]),
+        posedirs=np.concatenate([rig.posedirs, np.zeros((n,) + rig.posedirs.shape[1:], rig.posedirs.dtype)]),
+        regions=regions,
+    )
+
+
+def carry_colours(heights: np.ndarray, colours: np.ndarray, seen: np.ndarray, step: float = 0.01) -> np.ndarray:
+    """Colours for the body's points the photo does not show: the median seen colour at the same height
+    (bins of ``step`` metres), interpolated across heights with none; the clothing carries on round the back."""
+    out = colours.copy()
+    if not seen.any() or seen.all():
+        return out
+    bins = np.floor((heights - heights.min()) / step).astype(int)
+    have = np.unique(bins[seen])
+    med = np.array([np.median(colours[seen & (bins == b)], axis=0) for b in have])
+    centre = have.astype(float)
+    for c in range(colours.shape[1]):
+        out[~seen, c] = np.interp(bins[~seen].astype(float), centre, med[:, c])
+    return out
