@@ -180,11 +180,14 @@ def track_frames(frames: Iterator[np.ndarray], width: int, height: int, fps: flo
     empty = np.zeros((N_LANDMARKS, 3), np.float32)
     t0 = time.perf_counter()
     mesh = face_mesh_video()
-    with mesh, tqdm(total=total or None, desc="tracking", unit="frame", file=sys.stderr, disable=not progress,
-                    dynamic_ncols=True) as bar:
+    # MediaPipe's threads log to fd 2 whenever they like (TFLite, feedback tensors): the whole loop runs with
+    # fd 2 silenced and the progress bar writes to a copy of the real stderr
+    sys.stderr.flush()
+    err = os.fdopen(os.dup(2), "w", buffering=1)
+    with err, quiet_stderr(), mesh, tqdm(total=total or None, desc="tracking", unit="frame", file=err,
+                                         disable=not progress, dynamic_ncols=True) as bar:
         for rgb in frames:
-            with quiet_stderr():
-                res = mesh.process(np.ascontiguousarray(rgb))
+            res = mesh.process(np.ascontiguousarray(rgb))
             found = res.multi_face_landmarks
             if found and len(found[0].landmark) == N_LANDMARKS:
                 lm = found[0].landmark

@@ -146,6 +146,10 @@ export class WebcamDriver extends EventTarget {
       this._status('off', MESSAGES.videoEnded);
     });
     if (!(await this._startTracking(gen))) return;
+    // the first frame is tracked before the video plays: MediaPipe's first run (its warm-up) can take
+    // seconds, which would otherwise eat the calibration second
+    await this._frame(gen, { mediaTime: video.currentTime }, false);
+    if (gen !== this._gen) return;
     video.playbackRate = playbackRate;
     try {
       await video.play();
@@ -267,10 +271,10 @@ export class WebcamDriver extends EventTarget {
     return 1000 * (meta?.mediaTime ?? this.video?.currentTime ?? 0);
   }
 
-  async _frame(gen, meta) {
+  async _frame(gen, meta, next = true) {
     if (gen !== this._gen || !this.video) return;
     const v = this.video, w = v.videoWidth, h = v.videoHeight;
-    if (this._busy || !(w > 0 && h > 0) || v.readyState < 2) { this._next(gen); return; }
+    if (this._busy || !(w > 0 && h > 0) || v.readyState < 2) { if (next) this._next(gen); return; }
     this._busy = true;
     const t = this._clock(meta);
     let tag = null, image = v;
@@ -295,7 +299,7 @@ export class WebcamDriver extends EventTarget {
     } finally {
       this._busy = false;
     }
-    this._next(gen);
+    if (next) this._next(gen);
   }
 
   _handle({ landmarks, ms }, w, h, t, tag) {
