@@ -16,6 +16,7 @@ from typing import Sequence
 
 from lam_core.atomic import check_writable
 from lam_core.errors import LamError
+from lam_core.motion import MAX_JSON_BYTES
 
 from ..video_track import MAX_TRACK_SIDE, parse_window, track, write_motion
 from . import entry_point
@@ -62,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     log = None if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     report = track(args.video, args.avatar, neutral, args.max_side, progress=not args.quiet, log=log)
     write_motion(report.motion, out)
+    if log and out.suffix.lower() == ".json" and out.stat().st_size > MAX_JSON_BYTES:
+        log(f"note: {out} is {out.stat().st_size / 2**20:.0f} MiB, over the {MAX_JSON_BYTES >> 20} MiB of JSON that "
+            "lam_core.load_motion (lam-render) reads: write .npz for a video this long")
     if log:
         for line in report.lines():
             log(line)
