@@ -37,6 +37,7 @@ pytestmark = [
     *BROWSER_MARKS,
     pytest.mark.skipif(FACE_MESH is None, reason="the npm package @mediapipe/face_mesh is not installed (npm ci)"),
     pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed"),
+    pytest.mark.timeout(1800),   # the clip's rendering (conftest performance_video) when this runs alone
 ]
 RATE = 0.25  # the page plays the clip at quarter speed: it tracks more of its frames on a busy 2-core machine
 

@@ -26,7 +26,11 @@ from exporter.webcam_check import analyse
 from exporter.webcam_clip import SEGMENTS, blank_clip, write_clip
 from lam_core import load_motion
 
-pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed"),
+    # the first test renders the clip (conftest performance_video): minutes on a 2-core machine, more when busy
+    pytest.mark.timeout(1800),
+]
 
 LOG_NAMES = ("eyeBlinkLeft", "eyeBlinkRight")
 
