@@ -14,7 +14,9 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
+
+import numpy as np
 
 from lam_core.camera import DEFAULT_FOV_DEG, Camera, avatar_camera
 from lam_core.errors import LamError
@@ -109,10 +111,11 @@ def render_video(avatar: GaussianAvatar | PosedGaussians, out: str | os.PathLike
                  orbit: float | None = None, frames: int | None = None, fps: float | None = None, size: int = 512,
                  yaw: float = 0.0, pitch: float = 0.0, fov_deg: float = DEFAULT_FOV_DEG,
                  background=(1.0, 1.0, 1.0), backend: str = "auto", progress: bool = True,
-                 log: Callable[[str], None] | None = None) -> RenderReport:
+                 log: Callable[[str], None] | None = None, beside: str | os.PathLike | None = None) -> RenderReport:
     """Write an MP4 of ``motion`` (its first ``frames`` frames, at its own rate unless ``fps``), optionally
     orbiting; without a motion, a turntable of ``frames`` (default 120) frames sweeping ``orbit`` (default 360)
-    degrees."""
+    degrees. ``beside``: a video (e.g. the one lam-track tracked) shown to the left of the avatar, scaled to
+    the same height, frame for frame by time."""
     _check_view(size, yaw, pitch)
     if size % 2:
         raise RenderRequestError(f"a video needs an even image size (yuv420p), got {size}")
@@ -140,8 +143,36 @@ def render_video(avatar: GaussianAvatar | PosedGaussians, out: str | os.PathLike
     points = framing_points(avatar, params)
     cameras = [avatar_camera(points, yaw + sweep * i / n, pitch, size, fov_deg) for i in range(n)]
     images = (r.rgb_uint8() for r in render_frames(avatar, cameras, params, background, backend))
+    if beside is not None:
+        from .video_track import probe_video
+
+        video = _video_frames(probe_video(beside), n, fps, size)
+        images = (np.concatenate([v, a], 1) for v, a in zip(video, images))
     written = write_mp4(out, images, fps, total=n, progress=progress)
     return RenderReport(str(out), written, fps, unmapped)
+
+
+def _video_frames(info, n: int, fps: float, height: int) -> Iterator[np.ndarray]:
+    """``n`` frames of a probed video (:class:`~exporter.video_track.VideoInfo`) sampled at ``fps`` (by time;
+    its last frame held past its end), scaled to ``height`` rows and an even width."""
+    from dataclasses import replace
+
+    from .video_track import read_frames
+
+    width = max(2, int(round(info.width * height / info.height / 2)) * 2)
+    frames = read_frames(replace(info, track_width=width, track_height=height))
+    try:
+        current, index = next(frames), 0
+        for i in range(n):
+            want = int(math.floor(i * info.fps / fps + 1e-6))
+            while index < want:
+                nxt = next(frames, None)
+                if nxt is None:
+                    break
+                current, index = nxt, index + 1
+            yield current
+    finally:
+        frames.close()
 
 
 def _note_unmapped(unmapped: list[str], log: Callable[[str], None] | None) -> None:

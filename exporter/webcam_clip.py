@@ -11,7 +11,10 @@ frame_tag.js reads it): cell c covers x in [16c, 16c + 16), y in [H - 8, H); cel
 index's bits (least significant first, white = 1), cell 11 black. So the page can say which frame of the clip
 the tracker saw, whatever the camera's timing.
 
-    python -m exporter.webcam_clip avatar.lam -o clip.y4m [--width 320 --height 240 --fps 24]
+The same clip as an ``.mp4`` (H.264) or ``.webm`` (VP8, which every Chromium plays) is the test video of
+``lam-track`` and of the page's Use video (exporter/video_check.py).
+
+    python -m exporter.webcam_clip avatar.lam -o clip.y4m|clip.mp4|clip.webm [--width 320 --height 240 --fps 24]
 """
 
 from __future__ import annotations
@@ -133,6 +136,38 @@ def write_y4m(path: str | os.PathLike, frames: Iterable[np.ndarray], width: int,
     return count
 
 
+def write_webm(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float) -> int:
+    """Write RGB frames as a VP8 WebM (atomically; near-lossless, so the frame tags survive)."""
+    import imageio.v2 as imageio
+
+    count = 0
+    with atomic_path(path) as tmp:
+        writer = imageio.get_writer(tmp, format="FFMPEG", mode="I", fps=fps, codec="libvpx", pixelformat="yuv420p",
+                                    macro_block_size=1, ffmpeg_log_level="error",
+                                    output_params=["-crf", "4", "-b:v", "8M", "-auto-alt-ref", "0"])
+        try:
+            for rgb in frames:
+                writer.append_data(rgb)
+                count += 1
+        finally:
+            writer.close()
+    return count
+
+
+def write_clip(path: str | os.PathLike, frames: Sequence[np.ndarray], width: int, height: int, fps: float) -> int:
+    """Write frames as y4m, mp4 (H.264, yuv420p) or webm (VP8) by the file's extension."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".y4m":
+        return write_y4m(path, frames, width, height, fps)
+    if suffix == ".mp4":
+        from .media import write_mp4
+
+        return write_mp4(path, frames, fps, progress=False)
+    if suffix == ".webm":
+        return write_webm(path, frames, fps)
+    raise ClipError(f"{path}: a clip is .y4m, .mp4 or .webm")
+
+
 def render_clip(avatar, motion: Motion, camera: Camera, background: Sequence[float] = BACKGROUND,
                 tags: bool = True) -> Iterator[np.ndarray]:
     """The avatar performing ``motion`` through ``camera`` (reference renderer), tagged frames."""
@@ -152,8 +187,10 @@ class Clip:
     frames: int
 
 
-def make_clip(avatar, out: str | os.PathLike, width: int = 320, height: int = 240, fps: float = 24.0) -> Clip:
-    """Render the test performance of ``avatar`` (a GaussianAvatar or a .lam path) to the y4m file ``out``."""
+def make_clip(avatar, out: str | os.PathLike, width: int = 320, height: int = 240, fps: float = 24.0,
+              also: Sequence[str | os.PathLike] = ()) -> Clip:
+    """Render the test performance of ``avatar`` (a GaussianAvatar or a .lam path) to the video ``out``
+    (.y4m, .mp4 or .webm; ``also``: more files of the same frames, e.g. the clip in another format)."""
     if not (1 <= fps <= 60):
         raise ClipError(f"frame rate {fps} is not in 1..60")
     if isinstance(avatar, (str, os.PathLike)):
@@ -163,7 +200,10 @@ def make_clip(avatar, out: str | os.PathLike, width: int = 320, height: int = 24
     motion = truth_motion(fps)
     camera = clip_camera(avatar, width, height)
     with torch.no_grad():
-        n = write_y4m(out, render_clip(avatar, motion, camera), width, height, fps)
+        frames = list(render_clip(avatar, motion, camera))
+    n = 0
+    for path in (out, *also):
+        n = write_clip(path, frames, width, height, fps)
     return Clip(Path(out), motion, camera, n)
 
 
@@ -178,7 +218,7 @@ def blank_clip(out: str | os.PathLike, width: int = 320, height: int = 240, fps:
         img[(yy > 150) & (yy < 190) & (xx > 180) & (xx < 300)] = (40, 90, 170)
         return tag_frame(img, i)
 
-    write_y4m(out, (frame(i) for i in range(frames)), width, height, fps)
+    write_clip(out, [frame(i) for i in range(frames)], width, height, fps)
     return Path(out)
 
 
@@ -186,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m exporter.webcam_clip",
                                 description="Render an avatar's webcam test performance as a y4m fake-camera clip.")
     p.add_argument("avatar", help=".lam avatar with a face-landmark embedding")
-    p.add_argument("-o", "--output", required=True, help="output .y4m")
+    p.add_argument("-o", "--output", required=True, help="output .y4m, .mp4 or .webm")
     p.add_argument("--width", type=int, default=320)
     p.add_argument("--height", type=int, default=240)
     p.add_argument("--fps", type=float, default=24.0)

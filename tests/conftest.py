@@ -148,3 +148,17 @@ def photo_lam(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("photo")
     Image.fromarray(data.astronaut()).save(d / "astronaut.png")
     return export_photo(d / "astronaut.png", d / "astronaut.lam").output
+
+
+@pytest.fixture(scope="session")
+def performance_video(tmp_path_factory, photo_lam):
+    """The webcam test's known performance of the photo's avatar (exporter.webcam_clip: jaw, yaw +-20 degrees,
+    blinks) as an H.264 mp4 and a VP8 webm of the same frames, 320x240 at 24 fps: (folder, avatar, Clip)."""
+    import shutil
+
+    from exporter.webcam_clip import make_clip
+
+    d = tmp_path_factory.mktemp("video")
+    lam = d / "astronaut.lam"
+    shutil.copyfile(photo_lam, lam)
+    return d, lam, make_clip(lam, d / "clip.mp4", 320, 240, 24.0, also=[d / "clip.webm"])

@@ -2,7 +2,7 @@
 
     lam-render AVATAR [--motion MOTION] -o out.mp4|out.png [--size 512] [--orbit DEG] [--frames N] [--fps F]
                [--yaw DEG] [--pitch DEG] [--frame K] [--backend auto|cpu|gsplat]
-               [--background white|black|R,G,B] [--quiet]
+               [--background white|black|R,G,B] [--beside VIDEO] [--quiet]
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("avatar", help="avatar file (.ply: static 3D Gaussian Splatting; .lam: animatable)")
     p.add_argument("-o", "--output", required=True, help="output .png (a still) or .mp4 (a video)")
     p.add_argument("--motion", help="motion to play: FLAME .npz, VHAP flame_param/ folder or transforms.json, "
-                                    "ARKit .json, lam-motion .json (what the viewer records)")
+                                    "ARKit .json, lam-motion .json (lam-track, the page's recordings)")
     p.add_argument("--size", type=int, default=512, help="image width and height in pixels (default 512)")
     p.add_argument("--orbit", type=float, help="degrees of yaw the camera sweeps over the video (default 360 "
                                                "without a motion, 0 with one)")
@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=BACKENDS, default="auto",
                    help="auto (gsplat where CUDA is present, else cpu), cpu or gsplat")
     p.add_argument("--background", default="white", help="white, black or R,G,B in [0, 1] (default white)")
+    p.add_argument("--beside", metavar="VIDEO",
+                   help="with --motion and an .mp4: show this video (e.g. the one lam-track tracked) to the left "
+                        "of the avatar, frame for frame")
     p.add_argument("--quiet", action="store_true", help="no progress bar or notes")
     add_version(p)
     return p
@@ -91,9 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not os.access(out.parent, os.W_OK):
         raise UsageError(f"cannot write {out}: directory {out.parent} is not writable")
     if kind == ".png":
-        for flag in ("orbit", "frames", "fps"):
+        for flag in ("orbit", "frames", "fps", "beside"):
             if getattr(args, flag) is not None:
                 raise UsageError(f"--{flag} makes a video; write .mp4, or drop it for a .png still")
+    if args.beside and not args.motion:
+        raise UsageError("--beside shows the video a motion was tracked from: give --motion too")
     background = parse_background(args.background)
     log = None if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     avatar = load_avatar(args.avatar)
@@ -115,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.frame != 0:
             raise UsageError("--frame picks the frame of a still; a video plays them all (use --frames to shorten)")
         report = render_video(avatar, out, orbit=args.orbit, frames=args.frames, fps=args.fps,
-                              progress=not args.quiet, **common)
+                              progress=not args.quiet, beside=args.beside, **common)
     if log:
         what = "1 image" if report.fps is None else f"{report.frames} frames at {report.fps:g} fps"
         log(f"wrote {report.path} ({what})")

@@ -5,6 +5,7 @@
 // the idle animation in test mode)  ?tracker=main (face tracking on the main thread instead of a Worker)
 // The camera: "Use camera" drives the avatar live (webcam/driver.js), "Calibrate" takes a new neutral face,
 // "Record" saves the solved parameters as a lam-motion JSON file (lam-render and this page play it).
+// "Use video" does the same with a video file (it plays small in the corner; ?videorate=0.5 slows it).
 
 import { describeError } from './errors.js';
 import { LamViewer } from './viewer.js';
@@ -164,22 +165,25 @@ function camStatus() {
   el.hidden = !text;
   el.classList.toggle('error', state === 'error');
   $('webcam').hidden = !cam.running;
-  $('camera').textContent = cam.running ? 'Stop camera' : 'Use camera';
+  const video = cam.source === 'video';
+  $('camera').textContent = cam.running && !video ? 'Stop camera' : 'Use camera';
+  $('video').textContent = cam.running && video ? 'Stop video' : 'Use video';
   $('calibrate').disabled = !(state === 'tracking' || state === 'calibrating' || state === 'noface');
   $('record').disabled = !(state === 'tracking' || cam.recording);
   $('record').textContent = cam.recording ? 'Stop and save' : 'Record';
 }
 cam.addEventListener('status', camStatus);
 cam.addEventListener('recordingfull', () => saveRecording('the recording reached its size limit'));
+cam.addEventListener('ended', () => { if (cam.recording) saveRecording('the video ended'); });
 setInterval(() => { if (cam.running) camStatus(); }, 1000);
 
 function saveRecording(why = '') {
-  const motion = cam.stopRecording('webcam');
+  const motion = cam.stopRecording(cam.source === 'video' ? 'video' : 'webcam');
   camStatus();
   if (!motion) return notice('Nothing was recorded (no face was tracked).', true);
   lastRecording = motion;
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  const name = `webcam-${stamp}.json`;
+  const name = `${cam.source === 'video' ? 'video' : 'webcam'}-${stamp}.json`;
   const url = URL.createObjectURL(new Blob([JSON.stringify(motion)], { type: 'application/json' }));
   const a = Object.assign(document.createElement('a'), { href: url, download: name });
   document.body.appendChild(a);
@@ -189,7 +193,20 @@ function saveRecording(why = '') {
   notice(`${why ? `${why}: ` : ''}saved ${name} (${motion.frames} frames at ${motion.fps} fps). Play it here (Open…) or with lam-render --motion ${name}.`);
 }
 
-$('camera').addEventListener('click', () => { if (cam.running) cam.stop(); else cam.start(); camStatus(); });
+$('camera').addEventListener('click', () => {
+  const stopOnly = cam.running && cam.source === 'camera';
+  if (cam.running) cam.stop();
+  if (!stopOnly) cam.start();
+  camStatus();
+});
+$('video').addEventListener('click', () => {
+  if (cam.running && cam.source === 'video') { cam.stop(); camStatus(); } else $('videofile').click();
+});
+$('videofile').addEventListener('change', (e) => {
+  const f = e.target.files?.[0];
+  e.target.value = '';
+  if (f) { cam.startVideo(f, { playbackRate: Number(q.get('videorate')) || 1 }); camStatus(); }
+});
 $('calibrate').addEventListener('click', () => cam.calibrate());
 $('record').addEventListener('click', () => {
   if (cam.recording) saveRecording();
