@@ -217,3 +217,81 @@ def test_the_redis_queue_runs_an_export_on_a_worker_process(astronaut, tmp_path)
             assert failed == {**failed, "state": "failed", "error": "no face found in grey.png"}
             assert fetch(url, bad.body["id"], "lam").status == 422
         backend.close()
+
+
+def test_time_limit_and_retention(tmp_path, astronaut):
+    """A job past its time limit fails in words; finished jobs beyond the retention count are removed."""
+    backend = LocalQueue(tmp_path / "jobs", Limits(job_seconds=1e-6, keep_jobs=1))
+    app = create_app([], None, service=backend)
+    with serve_in_thread(app) as url:
+        ids = []
+        for i in range(3):
+            r = upload(url, astronaut, f"p{i}.png")
+            assert r.status == 202
+            ids.append(r.body["id"])
+            final = wait(url, r.body["id"], timeout=60)
+            assert final["state"] == "failed"
+            assert final["error"] == "the export took longer than this service's limit of 1e-06 s"
+        assert status(url, ids[0]).status == 404            # pruned when the third came in
+        assert "retention" in status(url, ids[0]).body["error"]
+        assert not (backend.data_dir / ids[0]).exists()
+        assert status(url, ids[2]).status == 200
+    backend.close()
+
+
+def test_lam_serve_prints_the_lan_address_and_serves_with_waitress(monkeypatch, capsys, tmp_path):
+    from exporter.cli import run
+    from exporter.cli import serve as serve_cli
+
+    from .conftest import NO_BUNDLE, VIEWER_BUNDLE
+
+    if not VIEWER_BUNDLE.is_file():
+        pytest.skip(NO_BUNDLE)
+
+    class FakeServer:
+        socket = type("Sock", (), {"getsockname": lambda self: ("0.0.0.0", 8123)})()
+
+        def serve_forever(self):
+            pass
+
+        def server_close(self):
+            pass
+
+    monkeypatch.setattr("werkzeug.serving.make_server", lambda host, port, app, **kw: FakeServer())
+    monkeypatch.setattr("exporter.cli.serve.listen", lambda host, port: type("S", (), {"fileno": lambda self: -1})())
+    monkeypatch.setattr("exporter.cli.serve.lan_address", lambda: "192.168.7.20")
+    assert run(serve_cli.main, ["--host", "0.0.0.0"]) == 0
+    out = capsys.readouterr()
+    assert "serving 0 avatars at http://127.0.0.1:8123/" in out.out
+    assert "from a phone on the same network: http://192.168.7.20:8123/" in out.out
+    assert "photo uploads: in-process queue" in out.out
+    monkeypatch.undo()
+
+    proc = subprocess.Popen([sys.executable, "-m", "exporter.cli.serve", "--waitress", "--port", "0", "--data-dir",
+                             str(tmp_path / "data")], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("serving 0 avatars at http://127.0.0.1:"), line
+        url = line.split()[4]
+        import json
+        import urllib.request
+
+        with urllib.request.urlopen(url + "api/service", timeout=20) as r:
+            info = json.loads(r.read())
+            assert r.headers["Server"] == "waitress"
+        assert info["upload"] is True and info["queue"] == "in-process"
+        assert upload(url, b"nope", "x.jpg").status == 415
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_bad_service_flags_are_one_line_errors(capsys):
+    from exporter.cli import run
+    from exporter.cli import serve as serve_cli
+
+    assert run(serve_cli.main, ["--max-queue", "0", "--port", "0"]) == 2
+    assert capsys.readouterr().err.startswith("error: the service limit max_queue must be positive")
+    assert run(serve_cli.main, ["--queue", "redis", "--redis-url", "redis://127.0.0.1:1/0", "--port", "0"]) == 2
+    assert capsys.readouterr().err.startswith("error: cannot reach Redis at redis://127.0.0.1:1/0")

@@ -20,7 +20,16 @@ from exporter.server import create_app  # noqa: E402
 from exporter.service import Limits  # noqa: E402
 from exporter.service.local_queue import LocalQueue  # noqa: E402
 
-SIZES = {"phone": (375, 812, 2), "desktop": (1280, 800, 1)}
+SIZES = {"phone": (375, 812, 1), "desktop": (1280, 800, 1)}
+
+
+def shrink(path: Path) -> None:
+    """A small PNG for the docs: 256 adaptive colours."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        small = im.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    small.save(path, optimize=True)
 
 
 def main(out: str = "docs/img") -> int:
@@ -38,7 +47,8 @@ def main(out: str = "docs/img") -> int:
                 page = ctx.new_page()
                 page.goto(f"{url}?test=1&idle=1&avatar=astronaut.lam&motion=talk")
                 page.wait_for_function("window.lamViewer && window.lamViewer.ready", timeout=120_000)
-                page.evaluate("window.lamViewer.viewer.seek(1.2); window.lamViewer.viewer.pause()")
+                page.wait_for_timeout(500)
+                page.evaluate("window.lamViewer.viewer.pause(); window.lamViewer.viewer.seek(1.2)")
                 page.evaluate("window.lamViewer.renderNow()")
                 page.wait_for_timeout(300)
                 page.screenshot(path=str(out_dir / f"page-{name}.png"))
@@ -58,6 +68,7 @@ def main(out: str = "docs/img") -> int:
                 ctx.close()
         backend.close()
     for p in sorted(out_dir.glob("page-*.png")):
+        shrink(p)
         print(f"{p}  {p.stat().st_size / 1024:.0f} KiB")
     return 0
 
