@@ -163,3 +163,33 @@ def test_a_file_that_is_not_a_photo_is_refused_in_words(browser, site):
     assert page.locator("#job").is_hidden()
     assert page.evaluate("window.lamViewer.viewer.avatar") is not None    # the avatar shown before stays
     page.close()
+
+
+def test_record_a_clip_of_the_view(browser, site, tmp_path):
+    url, _ = site
+    ctx = browser.new_context(viewport={"width": 640, "height": 640}, accept_downloads=True)
+    page = ctx.new_page()
+    page.goto(f"{url}?test=1&idle=1&avatar=astronaut.lam&motion=talk")
+    page.wait_for_function("window.lamViewer && window.lamViewer.ready", timeout=120_000)
+    page.click("#more")
+    page.click("#clip")
+    assert page.locator("#notice").inner_text().startswith("Recording a clip")
+    page.wait_for_timeout(2000)
+    page.click("#more")
+    assert page.locator("#clip").inner_text().startswith("Stop clip")
+    with page.expect_download(timeout=30_000) as dl:
+        page.click("#clip")
+    name = dl.value.suggested_filename
+    assert name.startswith("astronaut-") and name.endswith((".webm", ".mp4")), name
+    path = tmp_path / name
+    dl.value.save_as(path)
+    data = path.read_bytes()
+    assert len(data) > 2000 and data[:4] == b"\x1a\x45\xdf\xa3", "a WebM (EBML) file"
+    import imageio.v3 as iio
+
+    frames = list(iio.imiter(path, extension=".webm"))
+    assert len(frames) >= 5, len(frames)
+    mid = frames[len(frames) // 2]
+    assert (np.abs(mid.astype(int) - 255).sum(-1) > 40).mean() > 0.03, "the clip shows the avatar"
+    assert page.locator("#notice").inner_text().startswith(f"Saved {name}")
+    ctx.close()
