@@ -53,6 +53,7 @@ function addAvatar(entry) {
   const key = `a${avatars.size}`;
   avatars.set(key, entry);
   $('avatar').add(new Option(entry.name, key));
+  $('avatar').hidden = false;
   return key;
 }
 
@@ -373,6 +374,7 @@ async function start() {
     $('photo').hidden = !service.upload;
     $('selfie').hidden = !service.upload;
     const keys = served.map((a) => addAvatar({ name: a.name, src: a.url, ply: null }));
+    $('avatar').hidden = !keys.length;     // an empty list says nothing: the welcome card does
     for (const m of motions) $('motion').add(new Option(m.name, m.url));
     const want = q.get('avatar');
     const at = want ? served.findIndex((a) => a.name === want) : 0;
