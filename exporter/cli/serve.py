@@ -111,8 +111,8 @@ def is_loopback(host: str) -> bool:
 
 
 def make_server(args: argparse.Namespace, stack: contextlib.ExitStack | None = None):
-    """Check the arguments and bind the socket; returns (server, app): a werkzeug server, or with --waitress a
-    waitress one (both have ``serve_forever``-like ``run``; see :func:`serve`)."""
+    """Check the arguments, make the upload service (cleaned up by ``stack``) and bind the socket; returns
+    (server, app): a Werkzeug server, or with --waitress a waitress one (:func:`serve` runs either)."""
     from werkzeug.serving import make_server as werkzeug_server
 
     stack = stack if stack is not None else contextlib.ExitStack()
@@ -223,7 +223,7 @@ def serve(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     port = server.effective_port if args.waitress else server.socket.getsockname()[1]
     if not is_loopback(args.host):
         print(f"warning: listening on {args.host}: anyone who can reach this machine on port {port} can see the "
-              "served avatars", file=sys.stderr)
+              "served avatars" + (" and upload photos" if not args.no_upload else ""), file=sys.stderr)
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     if ":" in shown:
         shown = f"[{shown}]"
@@ -239,11 +239,11 @@ def serve(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
         lan = lan_address()
         if lan:
             print(f"from a phone on the same network: {scheme}://{lan}:{port}/", flush=True)
-        else:
-            print("note: no network address was found for this machine (only loopback)", file=sys.stderr)
             if scheme == "http":
                 print("note: phones' browsers allow the camera only on https pages: add --tls-cert/--tls-key for "
                       "the page's Use camera", file=sys.stderr)
+        else:
+            print("note: no network address was found for this machine (only loopback)", file=sys.stderr)
     try:
         server.run() if args.waitress else server.serve_forever()
     except KeyboardInterrupt:
