@@ -9,7 +9,9 @@ motions, nothing else.
 * The CLI binds 127.0.0.1 unless told otherwise.
 
 Routes: ``/`` (the page), ``/<bundle file>``, ``GET /api/avatars``, ``GET /avatars/<name>``,
-``GET /api/motions``, ``GET /motions/<name>.json``, ``POST /api/motion``, and the static mounts (``lam-serve``
+``GET /api/motions``, ``GET /motions/<name>.json``, ``POST /api/motion``, ``GET /api/service``, the photo
+upload API when a job backend is given (:mod:`exporter.service.api`: ``POST /api/avatars``,
+``GET /api/avatars/<id>[.lam|.ply]``), and the static mounts (``lam-serve``
 mounts ``/mediapipe/``: the npm package ``@mediapipe/face_mesh``, for the page's webcam tracking, offline).
 """
 
@@ -29,6 +31,7 @@ from lam_core import load_motion
 from lam_core.errors import LamError
 
 from .motion_json import motion_to_json
+from .service.api import add_service_info, add_upload_api
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BUNDLE = ROOT / "viewer_web" / "dist"
@@ -101,8 +104,9 @@ def add_static_mount(app: Flask, prefix: str, folder: str | os.PathLike) -> None
 
 def create_app(avatars: Iterable[str | os.PathLike] = (), motions_dir: str | os.PathLike | None = None,
                bundle_dir: str | os.PathLike | None = None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD,
-               static_mounts: dict[str, str | os.PathLike] | None = None) -> Flask:
-    """The app. ``avatars``: .lam files to serve; ``motions_dir``: folder of example motions (None: none)."""
+               static_mounts: dict[str, str | os.PathLike] | None = None, service=None) -> Flask:
+    """The app. ``avatars``: .lam files to serve; ``motions_dir``: folder of example motions (None: none);
+    ``service``: a job backend (:mod:`exporter.service`) for the photo upload API (None: no uploads)."""
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = int(max_upload_bytes)
     bundle = Path(bundle_dir) if bundle_dir is not None else DEFAULT_BUNDLE
@@ -121,7 +125,8 @@ def create_app(avatars: Iterable[str | os.PathLike] = (), motions_dir: str | os.
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if exc.code == 413:
-            msg = f"the upload is larger than the server's limit of {app.config['MAX_CONTENT_LENGTH'] >> 20} MiB"
+            limit = request.max_content_length or app.config["MAX_CONTENT_LENGTH"]
+            msg = f"the upload is larger than the server's limit of {limit / (1 << 20):g} MiB"
         else:
             msg = exc.description or exc.name
         return jsonify(error=msg), exc.code
@@ -205,6 +210,9 @@ def create_app(avatars: Iterable[str | os.PathLike] = (), motions_dir: str | os.
                 return jsonify(error=str(exc).replace(str(path), name)), 422
         return jsonify(data)
 
+    add_service_info(app, service)
+    if service is not None:
+        add_upload_api(app, service)
     for prefix, folder in (static_mounts or {}).items():
         add_static_mount(app, prefix, folder)
     return app
