@@ -18,5 +18,7 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
 fi
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq >/dev/null
-$sudo apt-get install -y -qq "${need[@]}" >/dev/null
+# wait for another apt/dpkg run (an unattended upgrade, a parallel set-up) instead of failing on its lock
+apt=(apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
+$sudo "${apt[@]}" update -qq >/dev/null
+$sudo "${apt[@]}" install -y -qq --no-install-recommends "${need[@]}" >/dev/null
