@@ -21,4 +21,4 @@ export DEBIAN_FRONTEND=noninteractive
 # wait for another apt/dpkg run (an unattended upgrade, a parallel set-up) instead of failing on its lock
 apt=(apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
 $sudo "${apt[@]}" update -qq >/dev/null
-$sudo "${apt[@]}" install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+$sudo "${apt[@]}" install -y -qq "${need[@]}" >/dev/null
