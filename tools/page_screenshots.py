@@ -1,7 +1,7 @@
 """Screenshots of the lam-serve page for docs/ (docs/service.md): the example photo's avatar playing a motion,
 at 375x812 (phone, menu open too) and 1280x800, and the photo-job card, in headless Chromium (SwiftShader).
 
-    .venv/bin/python tools/page_screenshots.py docs/img
+    .venv/bin/python tools/page_screenshots.py docs/images
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def shrink(path: Path) -> None:
     rgb.save(path, optimize=True)
 
 
-def main(out: str = "docs/img") -> int:
+def main(out: str = "docs/images") -> int:
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     photo = ROOT / "examples" / "astronaut.png"
