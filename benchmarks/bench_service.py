@@ -29,6 +29,7 @@ from common import header, report
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from exporter.processes import stop_process  # noqa: E402
 from exporter.service.client import fetch, upload, wait  # noqa: E402
 
 
@@ -70,15 +71,7 @@ def start(cmd: list[str], stack: ExitStack) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
-    def stop():
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-    stack.callback(stop)
+    stack.callback(stop_process, proc, 10)
     first = proc.stdout.readline()
     threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
     return proc, first

@@ -19,6 +19,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Iterator
 
+from exporter.processes import stop_process
 from lam_core.errors import LamError
 
 GL_MODES = ("swiftshader", "llvmpipe")
@@ -60,11 +61,7 @@ def xvfb_display() -> Iterator[str]:
             raise BrowserError("Xvfb did not start")
         yield f":{num}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 @contextmanager

@@ -84,15 +84,7 @@ def _skin_glb(verts, faces, joints, weights, morph_names, morph_deltas, joint_po
     ibm[:] = np.eye(4)
     ibm[:, :3, 3] = -skel_pos
     ibm_acc = g.accessor(np.ascontiguousarray(ibm.transpose(0, 2, 1)), "MAT4")  # glTF stores columns
-    nodes = []
-    for i, name in enumerate(SKELETON):
-        par = SKELETON_PARENTS[i]
-        rel = skel_pos[i] - (skel_pos[par] if par >= 0 else 0.0)
-        node = {"name": name, "translation": [float(x) for x in rel]}
-        kids = [c for c, p in enumerate(SKELETON_PARENTS) if p == i]
-        if kids:
-            node["children"] = kids
-        nodes.append(node)
+    nodes = _skeleton_nodes(skel_pos)
     nodes.append({"name": "head_final", "mesh": 0, "skin": 0})
     prim = {"attributes": {"POSITION": pos, "JOINTS_0": j_idx, "WEIGHTS_0": w_acc}, "indices": ind,
             "mode": TRIANGLES, "targets": targets}
@@ -105,12 +97,8 @@ def _skin_glb(verts, faces, joints, weights, morph_names, morph_deltas, joint_po
     return g.to_bytes()
 
 
-def _animation_glb(joint_pos) -> bytes:
-    """The clips the official renderer's default config indexes, each holding the skeleton at rest."""
-    g = GlbBuilder()
-    times = g.accessor(np.array([0.0, 1.0], np.float32), "SCALAR", minmax=True)
-    still = g.accessor(np.array([[0, 0, 0, 1]] * 2, np.float32), "VEC4")  # xyzw identity
-    skel_pos = np.concatenate([joint_pos[:1], joint_pos])
+def _skeleton_nodes(skel_pos) -> list[dict]:
+    """glTF nodes of the written skeleton at rest: each bone translated from its parent, with its children."""
     nodes = []
     for i, name in enumerate(SKELETON):
         par = SKELETON_PARENTS[i]
@@ -120,6 +108,16 @@ def _animation_glb(joint_pos) -> bytes:
         if kids:
             node["children"] = kids
         nodes.append(node)
+    return nodes
+
+
+def _animation_glb(joint_pos) -> bytes:
+    """The clips the official renderer's default config indexes, each holding the skeleton at rest."""
+    g = GlbBuilder()
+    times = g.accessor(np.array([0.0, 1.0], np.float32), "SCALAR", minmax=True)
+    still = g.accessor(np.array([[0, 0, 0, 1]] * 2, np.float32), "VEC4")  # xyzw identity
+    skel_pos = np.concatenate([joint_pos[:1], joint_pos])
+    nodes = _skeleton_nodes(skel_pos)
     head = SKELETON.index(RIG_BONES["neck"])
     g.doc.update({
         "scene": 0, "scenes": [{"nodes": [0]}], "nodes": nodes,

@@ -11,6 +11,7 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
+from exporter.processes import stop_process
 from lam_core.errors import LamError
 
 
@@ -46,9 +47,4 @@ def local_redis(timeout_s: float = 10.0) -> Iterator[str]:
                 time.sleep(0.05)
             yield f"redis://127.0.0.1:{port}/0"
         finally:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            stop_process(proc)
