@@ -9,7 +9,8 @@ lam_core.reconstruct.quality.orbit_about_head. Per view and as a mean: silhouett
 PSNR and SSIM over the union of the two foreground masks, beside the baseline "the front view shown again".
 Goals: IoU >= 0.85 in every view, PSNR >= 18 dB mean, well above the baseline.
 
-    .venv/bin/python benchmarks/bench_novel_view.py [--save DIR]   # DIR: the renders as PNGs
+    .venv/bin/python benchmarks/bench_novel_view.py [--save DIR]   # DIR: the renders as PNGs, and
+    # front_photo_export_masks.png: photo, export, LAM alpha > 0.5, person mask > 0.5, export alpha > 0.5
 """
 
 from __future__ import annotations
