@@ -9,7 +9,8 @@ lam_core.reconstruct.quality.orbit_about_head. Per view and as a mean: silhouett
 PSNR and SSIM over the union of the two foreground masks, beside the baseline "the front view shown again".
 Goals: IoU >= 0.85 in every view, PSNR >= 18 dB mean, well above the baseline.
 
-    .venv/bin/python benchmarks/bench_novel_view.py [--save DIR]   # DIR: the renders as PNGs
+    .venv/bin/python benchmarks/bench_novel_view.py [--save DIR]   # DIR: the renders as PNGs, and
+    # front_photo_export_masks.png: photo, export, LAM alpha > 0.5, person mask > 0.5, export alpha > 0.5
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ def main() -> int:
     centre_t, centre_e = head_centre(truth), head_centre(rec.avatar)
     ecam = Camera(SIZE, SIZE, cam.fx, cam.fy, cam.cx, cam.cy, world_to_camera=rec.camera.world_to_camera)
 
-    front_iou, front_psnr, _ = compare(render_posed(eposed, ecam, backend="cpu"), photo_render)
+    front_render = render_posed(eposed, ecam, backend="cpu")
+    front_iou, front_psnr, _ = compare(front_render, photo_render)
     rows = []
     for yaw, pitch in VIEWS:
         want = render_posed(tposed, orbit_about_head(cam, centre_t, yaw, pitch), backend="cpu")
@@ -91,6 +93,11 @@ def main() -> int:
                 args.save / f"view_yaw{yaw:+d}_pitch{pitch:+d}.png")
     if args.save:
         Image.fromarray(photo).save(args.save / "photo.png")
+        masks = [photo_render.alpha.numpy().squeeze() > 0.5, np.asarray(mask) > 0.5,
+                 front_render.alpha.numpy().squeeze() > 0.5]
+        Image.fromarray(np.concatenate([photo, front_render.rgb_uint8()]
+                                       + [np.repeat((m * 255).astype(np.uint8)[..., None], 3, 2) for m in masks],
+                                       1)).save(args.save / "front_photo_export_masks.png")
 
     report("export (face, mask, reconstruct; no file), this machine", export_s, "s")
     report("Gaussians: LAM avatar / export", truth.n, f"/ {rec.avatar.n:,}")

@@ -84,9 +84,11 @@ def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height
     # the front half faces the camera (sin t > 0)
     t = np.concatenate([np.linspace(0, np.pi, n_front, endpoint=False),
                         np.linspace(np.pi, 2 * np.pi, segments - n_front, endpoint=False)])
-    # camera frame: x right, y down, z away; the front of the body (towards the camera) at smaller z
-    ring = np.stack([xc[:, None] + a[:, None] * np.cos(t), np.repeat(y[:, None], segments, 1),
-                     depth - b[:, None] * np.sin(t)], -1)                 # (R, S, 3)
+    # camera frame: x right, y down, z away; the front of the body (towards the camera) at smaller z. Each
+    # point stays on its row's ray (y in proportion to z): the front view's lower edge is the silhouette's,
+    # not the nearer front of the lowest ring bulging below it
+    z = depth - b[:, None] * np.sin(t)
+    ring = np.stack([xc[:, None] + a[:, None] * np.cos(t), y[:, None] * z / depth, z], -1)   # (R, S, 3)
     centres = np.stack([xc, y, np.full_like(y, depth)], 1)
     bottom = centres[-1]
     pts_cam = np.concatenate([ring.reshape(-1, 3), bottom[None]])
