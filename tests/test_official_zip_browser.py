@@ -30,12 +30,13 @@ def _foreground(img: np.ndarray) -> float:
     return float((img.min(2) < 0.8).mean())
 
 
-def _draw(zip_path, seq_path=None, query="freeze=1", later_s=0.0):
-    """Screenshots of the official renderer drawing ``zip_path``: once ready, and ``later_s`` seconds on."""
+def _draw(playwright, zip_path, seq_path=None, query="freeze=1", later_s=0.0):
+    """Screenshots of the official renderer drawing ``zip_path``: once ready, and ``later_s`` seconds on
+    (``playwright``: the session's driver; its sync API cannot be started twice in one process)."""
     import time
 
     app = official_app(zip_path, seq_path)
-    with serve_in_thread(app) as url, chromium(GL) as browser:
+    with serve_in_thread(app) as url, chromium(GL, playwright=playwright) as browser:
         page = open_official(browser, url, zip_path.name, query)
         first = screenshot(page)
         if not later_s:
@@ -44,7 +45,7 @@ def _draw(zip_path, seq_path=None, query="freeze=1", later_s=0.0):
         return first, screenshot(page)
 
 
-def test_official_renderer_plays_a_written_synthetic_avatar(tmp_path):
+def test_official_renderer_plays_a_written_synthetic_avatar(tmp_path, playwright_instance):
     av = arkit_avatar(levels=1)
     path = tmp_path / "synth.zip"
     write_official_zip(path, av, name="synth")
@@ -54,26 +55,26 @@ def test_official_renderer_plays_a_written_synthetic_avatar(tmp_path):
                "time": i / 30} for i in range(120)]
     seq = tmp_path / "seq.json"
     seq.write_text(json.dumps({"names": names, "frames": frames}))
-    first, later = _draw(path, seq, query="seq=1", later_s=4.0)
+    first, later = _draw(playwright_instance, path, seq, query="seq=1", later_s=4.0)
     assert _foreground(first) > 0.02, "the written avatar is not drawn where the official camera looks"
     assert np.abs(first - later).max() > 0.1, "the ARKit curve does not move the written avatar"
 
 
-def test_sample_round_trip_plays_in_the_official_renderer(shared_data, tmp_path):
+def test_sample_round_trip_plays_in_the_official_renderer(shared_data, tmp_path, playwright_instance):
     src = shared_data / "lam_official" / "p2-1.zip"
     if not src.is_file():
         pytest.skip(f"sample {src} is not present")
     lam, back = tmp_path / "p2-1.lam", tmp_path / "back.zip"
     assert run(convert_main, [str(src), "-o", str(lam), "--quiet"]) == 0
     assert run(convert_main, [str(lam), "-o", str(back), "--quiet"]) == 0
-    original, _ = _draw(src)
-    written, _ = _draw(back)
+    original, _ = _draw(playwright_instance, src)
+    written, _ = _draw(playwright_instance, back)
     assert _foreground(written) > 0.05
     # the same renderer, camera and neutral pose: only the .lam's quantisation differs
     assert psnr(original, written) >= 30
 
 
-def test_converted_sample_passes_lam_verify_playing_arkit(shared_data, tmp_path):
+def test_converted_sample_passes_lam_verify_playing_arkit(shared_data, tmp_path, playwright_instance):
     """Acceptance: this viewer draws the converted avatar as the reference renderer does (>= 35 dB) while it
     plays the ARKit speech sequence (a few frames here; lam-verify --motion plays any number)."""
     from exporter.verify import verify_avatar
@@ -88,6 +89,7 @@ def test_converted_sample_passes_lam_verify_playing_arkit(shared_data, tmp_path)
     assert run(convert_main, [str(src), "-o", str(lam), "--quiet"]) == 0
     params, _ = load_motion(seq).params_for(read_lam(lam).avatar.rig.expr_names)
     pick = [150, 480, 800]
-    result = verify_avatar(lam, FrameParams(params.expr[pick], params.pose[pick], params.translation[pick]),
-                           size=256, gl=GL, reference_backend="cpu")
+    with chromium(GL, playwright=playwright_instance) as browser:
+        result = verify_avatar(lam, FrameParams(params.expr[pick], params.pose[pick], params.translation[pick]),
+                               size=256, gl=GL, reference_backend="cpu", ctx=browser)
     assert len(result.frames) == 3 and result.min_psnr >= 35
