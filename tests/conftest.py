@@ -114,6 +114,24 @@ def flame_pickle(tmp_path_factory, flame_arrays) -> Path:
     return path
 
 
+@pytest.fixture
+def no_listen(monkeypatch):
+    """lam-serve's command line without a socket: its server says it is on 0.0.0.0:8123 and returns at once."""
+
+    class FakeServer:
+        socket = type("Sock", (), {"getsockname": lambda self: ("0.0.0.0", 8123)})()
+
+        def serve_forever(self):
+            pass
+
+        def server_close(self):
+            pass
+
+    monkeypatch.setattr("werkzeug.serving.make_server", lambda host, port, app, **kw: FakeServer())
+    monkeypatch.setattr("exporter.cli.serve.listen", lambda host, port: type("S", (), {"fileno": lambda self: -1})())
+    return monkeypatch
+
+
 @pytest.fixture(scope="session")
 def playwright_instance():
     """One Playwright driver for the whole session (its sync API cannot be started twice in a process)."""

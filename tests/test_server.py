@@ -118,19 +118,8 @@ def test_cli_mistakes_are_one_line(files, capsys, monkeypatch):
     assert "npm run build" in capsys.readouterr().err
 
 
-def test_cli_warns_off_loopback_without_binding_it(files, capsys, monkeypatch):
-    class FakeServer:
-        socket = type("Sock", (), {"getsockname": lambda self: ("0.0.0.0", 8123)})()
-
-        def serve_forever(self):
-            pass
-
-        def server_close(self):
-            pass
-
-    monkeypatch.setattr("exporter.cli.serve.DEFAULT_BUNDLE", files / "bundle")
-    monkeypatch.setattr("werkzeug.serving.make_server", lambda host, port, app, **kw: FakeServer())
-    monkeypatch.setattr("exporter.cli.serve.listen", lambda host, port: type("S", (), {"fileno": lambda self: -1})())
+def test_cli_warns_off_loopback_without_binding_it(files, capsys, no_listen):
+    no_listen.setattr("exporter.cli.serve.DEFAULT_BUNDLE", files / "bundle")
     assert run(serve_cli.main, [str(files / "avatars" / "a.lam"), "--host", "0.0.0.0"]) == 0
     out = capsys.readouterr()
     assert "warning: listening on 0.0.0.0" in out.err

@@ -239,7 +239,7 @@ def test_time_limit_and_retention(tmp_path, astronaut):
     backend.close()
 
 
-def test_lam_serve_prints_the_lan_address_and_serves_with_waitress(monkeypatch, capsys, tmp_path):
+def test_lam_serve_prints_the_lan_address_and_serves_with_waitress(no_listen, capsys, tmp_path):
     from exporter.cli import run
     from exporter.cli import serve as serve_cli
 
@@ -248,24 +248,13 @@ def test_lam_serve_prints_the_lan_address_and_serves_with_waitress(monkeypatch, 
     if not VIEWER_BUNDLE.is_file():
         pytest.skip(NO_BUNDLE)
 
-    class FakeServer:
-        socket = type("Sock", (), {"getsockname": lambda self: ("0.0.0.0", 8123)})()
-
-        def serve_forever(self):
-            pass
-
-        def server_close(self):
-            pass
-
-    monkeypatch.setattr("werkzeug.serving.make_server", lambda host, port, app, **kw: FakeServer())
-    monkeypatch.setattr("exporter.cli.serve.listen", lambda host, port: type("S", (), {"fileno": lambda self: -1})())
-    monkeypatch.setattr("exporter.cli.serve.lan_address", lambda: "192.168.7.20")
+    no_listen.setattr("exporter.cli.serve.lan_address", lambda: "192.168.7.20")
     assert run(serve_cli.main, ["--host", "0.0.0.0"]) == 0
     out = capsys.readouterr()
     assert "serving 0 avatars at http://127.0.0.1:8123/" in out.out
     assert "from a phone on the same network: http://192.168.7.20:8123/" in out.out
     assert "photo uploads: in-process queue" in out.out
-    monkeypatch.undo()
+    no_listen.undo()
 
     proc = subprocess.Popen([sys.executable, "-m", "exporter.cli.serve", "--waitress", "--port", "0", "--data-dir",
                              str(tmp_path / "data")], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

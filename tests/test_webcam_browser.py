@@ -41,7 +41,9 @@ pytestmark = [
 ]
 
 GL = "llvmpipe" if shutil.which("Xvfb") else "swiftshader"
-TRACK_SECONDS = 12.0
+# long enough for the page to see every blink of the clip at least twice at ~4 tracked frames/s (llvmpipe on
+# 2 cores with a ~28K-Gaussian bust drawn beside MediaPipe); 12 s sufficed for the ~20K head-only avatar at ~10/s
+TRACK_SECONDS = 24.0
 
 
 @pytest.fixture(scope="module")
