@@ -22,6 +22,17 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 
+class UsageError(LamError):
+    """Bad command-line values."""
+
+
+class ToolParser(argparse.ArgumentParser):
+    """argparse that reports mistakes as a UsageError (one line, exit 2) instead of printing the usage."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
 def add_version(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Give a tool's parser ``--version``: ``PROG VERSION``, the project's one version (lam_core.__version__,
     read from the installed package's metadata)."""

@@ -14,25 +14,15 @@ from pathlib import Path
 from typing import Sequence
 
 from lam_core.atomic import check_writable
-from lam_core.errors import LamError
 
-from . import add_version, entry_point
+from . import ToolParser, UsageError, add_version, entry_point
 
 INPUTS = (".zip", ".lam")
 OUTPUTS = (".lam", ".ply", ".zip")
 
 
-class UsageError(LamError):
-    """Bad command-line values."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # type: ignore[override]
-        raise UsageError(f"{message} (see {self.prog} --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="lam-convert",
+    p = ToolParser(prog="lam-convert",
                 description="Convert an avatar between the official LAM web zip (skin.glb + offset.ply + "
                             "animation.glb), the compact .lam and a standard 3DGS .ply. No FBX SDK, no Blender.")
     p.add_argument("input", help="avatar: official LAM .zip or .lam")

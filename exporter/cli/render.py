@@ -14,19 +14,14 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from lam_core.errors import LamError
 from lam_core.motion import load_motion
 from lam_core.render import BACKENDS
 
 from ..avatar_io import load_avatar
 from ..render_avatar import render_still, render_video
-from . import add_version, entry_point
+from . import ToolParser, UsageError, add_version, entry_point
 
 OUTPUTS = (".png", ".mp4")
-
-
-class UsageError(LamError):
-    """Bad command-line values."""
 
 
 def parse_background(text: str) -> tuple[float, float, float]:
@@ -42,15 +37,8 @@ def parse_background(text: str) -> tuple[float, float, float]:
     return rgb  # type: ignore[return-value]
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports mistakes as a UsageError (one line, exit 2) instead of printing the usage."""
-
-    def error(self, message: str):  # type: ignore[override]
-        raise UsageError(f"{message} (see {self.prog} --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = ToolParser(
         prog="lam-render",
         description="Render an avatar (.lam: animatable; .ply: static) to a PNG still or an MP4 video (a motion, a "
                     "turntable, or both) with the reference renderer (gsplat on CUDA, the same maths on the CPU).")

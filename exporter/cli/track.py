@@ -15,26 +15,16 @@ from pathlib import Path
 from typing import Sequence
 
 from lam_core.atomic import check_writable
-from lam_core.errors import LamError
 from lam_core.motion import MAX_JSON_BYTES
 
 from ..video_track import MAX_TRACK_SIDE, parse_window, track, write_motion
-from . import add_version, entry_point
+from . import ToolParser, UsageError, add_version, entry_point
 
 OUTPUTS = (".json", ".npz")
 
 
-class UsageError(LamError):
-    """Bad command-line values."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # type: ignore[override]
-        raise UsageError(f"{message} (see {self.prog} --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="lam-track",
+    p = ToolParser(prog="lam-track",
                 description="Track the face in a video and solve it into avatar parameters: a lam-motion JSON "
                             "(or a FLAME-layout .npz) that the viewer page and lam-render --motion play.")
     p.add_argument("video", help="a video ffmpeg reads (mp4, webm, mov, ...)")
