@@ -52,7 +52,7 @@ class Gaussians:
                 raise ValueError(f"gaussians: {key} has shape {getattr(a, 'shape', None)}, expected {shape}")
             if not np.isfinite(a).all():
                 raise ValueError(f"gaussians: {key} contains NaN or infinity")
-        object.__setattr__(self, "tensors", ArrayTensors({k: getattr(self, k) for k in want}))
+        object.__setattr__(self, "tensors", ArrayTensors.of(self, *want))
 
     @property
     def n(self) -> int:

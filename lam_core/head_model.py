@@ -85,8 +85,8 @@ class HeadModel:
 
     def __post_init__(self) -> None:
         validate(self)
-        object.__setattr__(self, "tensors", ArrayTensors({k: getattr(self, k) for k in (
-            "v_template", "j_regressor", "lbs_weights", "shapedirs", "exprdirs", "posedirs")}))
+        object.__setattr__(self, "tensors", ArrayTensors.of(
+            self, "v_template", "j_regressor", "lbs_weights", "shapedirs", "exprdirs", "posedirs"))
 
     @property
     def n_vertices(self) -> int:

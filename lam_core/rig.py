@@ -45,8 +45,8 @@ class Rig:
     tensors: ArrayTensors = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "tensors", ArrayTensors({k: getattr(self, k) for k in (
-            "vertices", "joints", "joint_exprdirs", "lbs_weights", "exprdirs", "posedirs")}))
+        object.__setattr__(self, "tensors", ArrayTensors.of(
+            self, "vertices", "joints", "joint_exprdirs", "lbs_weights", "exprdirs", "posedirs"))
 
     @property
     def n_vertices(self) -> int:
@@ -139,11 +139,10 @@ class RigPoints:
             raise ValueError(f"interpolation map has {self.interp.shape[1]} columns for a rig of "
                              f"{self.rig.n_vertices} vertices")
         interp = sp.csr_matrix(self.interp)
-        weights = np.asarray(interp @ self.rig.lbs_weights, dtype=np.float32)
         object.__setattr__(self, "interp", interp)
         object.__setattr__(self, "vertices", (interp @ self.rig.vertices.astype(np.float64)).astype(np.float32))
-        object.__setattr__(self, "lbs_weights", weights)
-        object.__setattr__(self, "tensors", ArrayTensors({"interp": interp, "lbs_weights": weights}))
+        object.__setattr__(self, "lbs_weights", np.asarray(interp @ self.rig.lbs_weights, dtype=np.float32))
+        object.__setattr__(self, "tensors", ArrayTensors.of(self, "interp", "lbs_weights"))
 
     @property
     def n_points(self) -> int:

@@ -6,7 +6,9 @@ allows: torch has no sparse matrix product on "meta", so rig points and Gaussian
 parameters with float64 instead. A CUDA check runs where a GPU is present and skips, saying so, elsewhere.
 """
 
+import copy
 import dataclasses
+import pickle
 
 import numpy as np
 import pytest
@@ -103,8 +105,8 @@ def test_points_and_gaussians_follow_the_parameters(avatar):
     assert torch.equal(avatar.animate(p).means, posed.means)
 
 
-def test_replace_makes_fresh_tensors(avatar):
-    """No cache outlives the arrays it was made from: a replaced object has its own tensors."""
+def test_replace_and_copies_make_fresh_tensors(avatar):
+    """No cache outlives the arrays it was made from: a replaced, copied or unpickled object has its own tensors."""
     g = avatar.gaussians
     g.tensors.to()
     brighter = dataclasses.replace(g, colors=np.clip(g.colors + 0.1, 0, 1).astype(np.float32))
@@ -115,6 +117,11 @@ def test_replace_makes_fresh_tensors(avatar):
     np.testing.assert_allclose(rest, moved.vertices, atol=1e-6)
     for obj in (g, rig, avatar.points, avatar):
         assert "_torch" not in vars(obj) and "_cache" not in vars(obj)
+    p = moving_params(rig.n_expr, b=1)
+    want = avatar.animate(p).means
+    for twin in (pickle.loads(pickle.dumps(avatar)), copy.deepcopy(avatar)):
+        assert twin.gaussians.tensors is not g.tensors and twin.points.tensors is not avatar.points.tensors
+        assert torch.equal(twin.animate(p).means, want)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here: the GPU check needs one")
