@@ -180,6 +180,7 @@ test('frame loop: nothing happens without an avatar, and after dispose', async (
 
 test('frame loop: supersede (renderNow) drops what the loop has not shown; failures are reported', async () => {
   const h = harness();
+  const fields = Object.keys(h.loop);
   h.loop.invalidate();
   await h.frame(16);
   const gen = h.loop.supersede();
@@ -210,6 +211,8 @@ test('frame loop: supersede (renderNow) drops what the loop has not shown; failu
   await settle();
   assert.deepEqual(h.errors.map((e) => e.message), ['worker died']);
   assert.equal(h.loop.busy, false);
+  h.loop.dispose();
+  assert.deepEqual(Object.keys(h.loop), fields, 'every field is set in the constructor');
 });
 
 test('frame loop: the resolution drops while animation runs under 40 fps and comes back over 58 fps', async () => {

@@ -17,6 +17,7 @@ const live = (jaw) => ({ expr: new Float32Array(3), pose: Float32Array.from({ le
 
 test('param source: manual > live > motion > idle > neutral, each falling back to the next when cleared', () => {
   const s = new ParamSource();
+  const fields = Object.keys(s);
   assert.equal(s.setMotion(motion()), null, 'no rig yet: nothing to bind');
   const binding = s.setRig(RIG, 1000);
   assert.ok(binding, 'the motion set before the avatar is bound when it comes');
@@ -45,6 +46,7 @@ test('param source: manual > live > motion > idle > neutral, each falling back t
   assert.equal(idle.kind, 'neutral');
   const p = idle.paramsAt(5000);
   assert.ok([...p.expr, ...p.pose, ...p.translation].every((x) => x === 0), 'neutral is all zeros');
+  assert.deepEqual(Object.keys(s), fields, 'every field is set in the constructor');
 });
 
 test('param source: idle moves with time from the rig\'s start; neutral stays still', () => {
