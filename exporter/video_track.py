@@ -404,18 +404,3 @@ def track(video: str | os.PathLike, avatar: str | os.PathLike | None = None, neu
     solved = solve_landmarks(lam, lm, window)
     motion = to_motion(solved, info.fps, f"lam-track {info.path.name}")
     return TrackReport(motion, info, window, solved, lm.seconds)
-
-
-def write_motion(motion: Motion, out: str | os.PathLike) -> None:
-    """Write a motion as lam-motion JSON (``.json``) or a stacked FLAME-layout ``.npz``, atomically."""
-    from lam_core.atomic import atomic_path
-    from lam_core.motion import save_motion_npz
-
-    from .motion_json import motion_to_json
-
-    p = Path(out)
-    if p.suffix.lower() == ".npz":
-        save_motion_npz(motion, p)
-        return
-    with atomic_path(p) as tmp:
-        tmp.write_text(json.dumps(motion_to_json(motion)))

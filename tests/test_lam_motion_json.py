@@ -1,5 +1,5 @@
 """lam-motion JSON in lam_core.load_motion (what the page records from the webcam and what lam-serve sends it):
-round trip with exporter.motion_json, and bad files refused with one line naming the key, before decoding."""
+round trip with its writer (lam_core.motion.lam_motion_json), and bad files refused with one line naming the key, before decoding."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from exporter.motion_json import motion_to_json
-from lam_core import MotionFileError, load_motion
+from lam_core import MotionFileError, load_motion, save_motion
+from lam_core.motion import motion_to_json
 from lam_core.example_motions import example_motions
 
 from .conftest import ROOT

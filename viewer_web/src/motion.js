@@ -54,7 +54,7 @@ function checkNames(names, source, key) {
   return names;
 }
 
-/** The server's compact motion (exporter.motion_json). */
+/** The server's compact motion (lam_core/motion/lam_motion_json.py). */
 export function parseLamMotion(o, source = 'motion') {
   if (o?.format !== 'lam-motion') fail(source, "not a lam-motion file");
   if (o.version !== 1) fail(source, `lam-motion version ${o.version} is not supported`);

@@ -1,5 +1,5 @@
 // Recording the solved parameters as a motion file that the viewer and lam-render play: lam-motion JSON
-// (exporter/motion_json.py writes the same layout; lam_core.motion.load_motion and motion.js read it):
+// (lam_core/motion/lam_motion_json.py reads and writes the same layout, motion.js reads it):
 //   {format: "lam-motion", version: 1, fps, frames, channel_names, joint_names, channels, pose, translation,
 //    source}, arrays as base64 little-endian float32, frame-major; channels that stay zero are left out.
 // Tracking delivers frames at an uneven rate; the recording is resampled to a fixed rate (linear
