@@ -173,7 +173,7 @@ def render_clip(avatar, motion: Motion, camera: Camera, background: Sequence[flo
     """The avatar performing ``motion`` through ``camera`` (reference renderer), tagged frames."""
     from lam_core.render import render_frames
 
-    params, _ = motion.params_for(avatar.rig.expr_names)
+    params, _ = motion.params_for(avatar.rig.expr_names, avatar.rig.joint_names)
     for i, out in enumerate(render_frames(avatar, camera, params, background=background)):
         rgb = out.rgb_uint8()
         yield tag_frame(rgb, i % (1 << TAG_BITS)) if tags else rgb

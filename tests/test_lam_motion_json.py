@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from lam_core import MotionFileError, load_motion, save_motion
+from lam_core import JOINT_NAMES, MotionFileError, load_motion
 from lam_core.motion import motion_to_json
 from lam_core.example_motions import example_motions
 
@@ -48,7 +48,7 @@ def test_round_trip_with_the_server_writer(tmp_path):
 
 def test_a_recording_loads_and_maps_by_name(tmp_path):
     m = load_motion(_write(tmp_path, _good()))
-    params, unmapped = m.params_for(("eyeBlinkLeft", "other"))
+    params, unmapped = m.params_for(("eyeBlinkLeft", "other"), JOINT_NAMES)
     assert unmapped == ["jawOpen"]
     np.testing.assert_allclose(params.expr[:, 0].numpy(), [0.1, 0.3, 0.5], atol=1e-6)
 

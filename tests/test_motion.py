@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from lam_core import Motion, MotionFileError, load_motion, save_motion, save_motion_npz
+from lam_core import JOINT_NAMES, Motion, MotionFileError, load_motion, save_motion, save_motion_npz
 from lam_core.example_motions import example_motions, write_example_motions
 from lam_core.motion import motion_to_json
 
@@ -111,10 +111,10 @@ def test_params_map_channels_by_name():
     names = ("jawOpen", "eyeBlinkLeft", "tongueOut")
     m = Motion(names, np.array([[0.5, 0.2, 0.0], [0.1, 0.0, 0.0]], np.float32), np.zeros((2, 5, 3), np.float32),
                np.zeros((2, 3), np.float32))
-    params, unmapped = m.params_for(("eyeBlinkLeft", "eyeBlinkRight", "jawOpen", "smile"))
+    params, unmapped = m.params_for(("eyeBlinkLeft", "eyeBlinkRight", "jawOpen", "smile"), JOINT_NAMES)
     np.testing.assert_allclose(params.expr.numpy(), [[0.2, 0, 0.5, 0], [0, 0, 0.1, 0]])
     assert unmapped == []  # tongueOut is all zero, nothing lost
-    _, unmapped = m.params_for(("expr_00",))
+    _, unmapped = m.params_for(("expr_00",), JOINT_NAMES)
     assert unmapped == ["jawOpen", "eyeBlinkLeft"]
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar, Sequence
 
 import numpy as np
 import torch
 
 from ..errors import MotionFileError
-from ..params import FrameParams
+from ..head_model import JOINT_NAMES
+from ..params import FrameParams, map_joints
 
 DEFAULT_FPS = 30.0
 MAX_FPS = 1000.0
@@ -35,12 +37,12 @@ def check_fps(value: object, where: object, what: str = "key 'fps'") -> float:
 @dataclass(frozen=True, eq=False)
 class Motion:
     """A sequence of frames: named expression channels (``expr_00``.. for FLAME, ARKit names, or any other
-    names), the 5 joint rotations [global, neck, jaw, eye_l, eye_r] as axis-angle, a translation, and a frame
-    rate. A rig takes the channels it knows by name (:meth:`params_for`) and always the joints."""
+    names), FLAME's 5 joint rotations (:data:`JOINT_NAMES`: global, neck, jaw, eye_l, eye_r) as axis-angle, a
+    translation, and a frame rate. A rig takes the channels and the joints it has, by name (:meth:`params_for`)."""
 
     channel_names: tuple[str, ...]
     channels: np.ndarray      # (T, C) float32
-    pose: np.ndarray          # (T, 5, 3) axis-angle [global, neck, jaw, eye_l, eye_r]
+    pose: np.ndarray          # (T, 5, 3) axis-angle, joints in JOINT_NAMES order
     translation: np.ndarray   # (T, 3) metres
     fps: float = DEFAULT_FPS
     shape: np.ndarray | None = None  # (S,) FLAME shape the sequence was tracked with, if it says
@@ -65,9 +67,12 @@ class Motion:
     def duration(self) -> float:
         return self.n_frames / self.fps
 
-    def params_for(self, expr_names: tuple[str, ...] | list[str]) -> tuple[FrameParams, list[str]]:
-        """Frame parameters for a rig with these expression channels, mapped by name, and the names of the
-        motion's channels that the rig lacks (only those that are ever non-zero)."""
+    joint_names: ClassVar[tuple[str, ...]] = JOINT_NAMES  # the joints of ``pose``, in its order
+
+    def params_for(self, expr_names: Sequence[str], joint_names: Sequence[str]) -> tuple[FrameParams, list[str]]:
+        """Frame parameters for a rig with these expression channels and joints (in the rig's order), both
+        mapped by name, and the names of the motion's channels and joints that the rig lacks (only those
+        that ever move: a rig without eyes plays a motion that turns them, and says so)."""
         index = {n: i for i, n in enumerate(expr_names)}
         expr = np.zeros((self.n_frames, len(expr_names)), dtype=np.float32)
         unmapped = []
@@ -77,6 +82,7 @@ class Motion:
                 expr[:, i] = self.channels[:, j]
             elif np.any(self.channels[:, j] != 0):
                 unmapped.append(name)
-        params = FrameParams(torch.from_numpy(expr), torch.from_numpy(self.pose.astype(np.float32)),
+        pose, dropped = map_joints(self.pose, self.joint_names, joint_names)
+        params = FrameParams(torch.from_numpy(expr), torch.from_numpy(pose),
                              torch.from_numpy(self.translation.astype(np.float32)))
-        return params, unmapped
+        return params, unmapped + dropped
