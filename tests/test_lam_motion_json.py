@@ -115,18 +115,20 @@ def test_lam_render_plays_a_recording(tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
-def test_motion_caps_agree_with_the_viewers():
-    """A motion lam_core accepts is one the page accepts: the caps are twins (viewer_web/src/motion.js)."""
+def test_motion_caps_and_joint_names_agree_with_the_viewers():
+    """A motion lam_core accepts is one the page accepts: the caps are twins (viewer_web/src/motion.js), and
+    so is the one table of FLAME's joint names (viewer_web/src/joints.js), the joint order of a motion's pose."""
     import shutil
 
     from lam_core import motion
 
     if shutil.which("node") is None:
         pytest.skip("Node.js is not installed")
-    script = ("import('./viewer_web/src/motion.js').then((m) => console.log(JSON.stringify("
-              "{MAX_FRAMES: m.MAX_FRAMES, MAX_CHANNELS: m.MAX_CHANNELS, MAX_VALUES: m.MAX_VALUES, joints: m.MOTION_JOINTS})))")
+    script = ("Promise.all([import('./viewer_web/src/motion.js'), import('./viewer_web/src/joints.js')])"
+              ".then(([m, j]) => console.log(JSON.stringify({MAX_FRAMES: m.MAX_FRAMES, MAX_CHANNELS: m.MAX_CHANNELS, "
+              "MAX_VALUES: m.MAX_VALUES, joints: m.MOTION_JOINTS, names: j.FLAME_JOINTS})))")
     r = subprocess.run(["node", "-e", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     js = json.loads(r.stdout)
     assert (js["MAX_FRAMES"], js["MAX_CHANNELS"], js["MAX_VALUES"]) == (motion.MAX_FRAMES, motion.MAX_CHANNELS,
                                                                         motion.MAX_VALUES)
-    assert js["joints"] == len(motion.LAM_MOTION_JOINTS)
+    assert js["names"] == list(JOINT_NAMES) == list(motion.LAM_MOTION_JOINTS) and js["joints"] == len(JOINT_NAMES)

@@ -141,7 +141,7 @@ export class LamViewer extends EventTarget {
     this.sphere = boundingSphere(canonicalMeans(avatar), 3);
     this.params = zeroParams(avatar.exprNames.length, avatar.parents.length);
     this.live = null;
-    this.idle = new IdleAnimation(avatar.exprNames, avatar.parents.length);
+    this.idle = new IdleAnimation(avatar.exprNames, avatar.jointNames);
     this._idleStart = performance.now();
     if (this.motion) this._bindMotion(this.motion);
     this._stats.mode = client.mode;
@@ -173,7 +173,7 @@ export class LamViewer extends EventTarget {
   }
 
   _bindMotion(motion) {
-    this.binding = bindMotion(motion, this.avatar.exprNames, this.avatar.parents.length);
+    this.binding = bindMotion(motion, this.avatar.exprNames, this.avatar.jointNames);
     this.player.setMotion(this.binding);
     this.dispatchEvent(new CustomEvent('motion', {
       detail: { source: motion.source, fps: motion.fps, frames: motion.nFrames, duration: this.binding.duration, unmapped: this.binding.unmapped },
