@@ -80,3 +80,21 @@ def test_a_rig_without_eyes_plays_a_motion_and_names_the_joints_it_lacks(avatar)
     np.testing.assert_allclose(eyeless.deform(params).vertices.numpy(), want.numpy(), atol=1e-6)
     # a motion that never turns the eyes loses nothing
     assert still_eyes.params_for(eyeless.expr_names, eyeless.joint_names)[1] == []
+
+
+def test_the_webcam_check_reads_the_pages_pose_in_the_avatars_joint_order():
+    """The page logs the solved pose in the avatar's joint order; the check compares it with the truth by name."""
+    from exporter.webcam_check import analyse
+    from exporter.webcam_clip import truth_motion
+
+    truth = truth_motion(24.0)
+    order = [0, 1, 4, 3, 2]
+    names = tuple(JOINT_NAMES[o] for o in order)
+
+    def entries(pose):
+        return [{"tag": k, "t": 1000.0 * k / truth.fps, "face": True, "calibrated": True, "trackMs": 0.0,
+                 "solveMs": 0.0, "pose": pose[k].reshape(-1).tolist(), "expr": truth.channels[k].tolist()}
+                for k in range(truth.n_frames)]
+
+    fig = analyse(entries(truth.pose[:, order]), truth, truth.duration, joint_names=names)
+    assert fig.jaw_correlation > 0.999 and abs(fig.jaw_gain - 1) < 1e-6 and abs(fig.yaw_gain - 1) < 1e-6
