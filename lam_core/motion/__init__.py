@@ -47,7 +47,7 @@ def load_motion(path: str | os.PathLike, fps: float | None = None) -> Motion:
     """Load any supported motion layout (see the module docstring); ``fps`` overrides the file's rate."""
     p = Path(path).expanduser()
     if fps is not None:
-        fps = check_fps(fps, p, "the frame rate asked for")
+        fps = check_fps(fps, p, "the rate asked for")
     if p.is_dir():
         return load_frame_folder(p, fps)
     if not p.is_file():

@@ -57,6 +57,6 @@ def load_arkit_json(path: Path, fps: float | None = None, data: object = None) -
         if len(times) == len(frames) and len(times) > 1:
             dt = np.diff(np.asarray(times))
             if np.all(dt > 0):
-                fps = check_fps(float(1.0 / np.median(dt)), path, "the frame rate of its 'time' values")
+                fps = check_fps(float(1.0 / np.median(dt)), path, "the rate of its 'time' values")
     return Motion(channel_names=tuple(names), channels=weights, pose=pose,
                   translation=np.zeros((len(frames), 3), np.float32), fps=fps, source=str(path))

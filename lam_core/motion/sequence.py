@@ -57,7 +57,7 @@ class Motion:
                 or self.translation.shape != (t, 3):
             raise MotionFileError(f"{where}: inconsistent arrays (channels {self.channels.shape}, "
                                   f"pose {self.pose.shape}, translation {self.translation.shape})")
-        check_fps(self.fps, where, "the frame rate")
+        check_fps(self.fps, where, "its rate")
 
     @property
     def n_frames(self) -> int:
