@@ -134,5 +134,6 @@ def test_animation_clips_become_motions(official):
         assert np.abs(m.translation).max() < 0.1, name
     idle = official.motions["yumi_h5_a3_idle"]
     assert np.degrees(np.abs(idle.pose[:, 1])).max() > 0.5              # the head does move
-    params, unmapped = idle.params_for(official.expr_names, official.joint_names)
-    assert unmapped == [] and torch.isfinite(official.to_avatar().animate(params[:3]).means).all()
+    avatar = official.to_avatar()
+    params, unmapped = idle.params_for(avatar.rig.expr_names, avatar.rig.joint_names)
+    assert unmapped == [] and torch.isfinite(avatar.animate(params[:3]).means).all()
