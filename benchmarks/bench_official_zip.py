@@ -41,7 +41,7 @@ def sample_dir() -> Path | None:
 def sequence_frames(avatar, motion, frames: int):
     from lam_core.params import FrameParams
 
-    params, _ = motion.params_for(avatar.rig.expr_names)
+    params, _ = motion.params_for(avatar.rig.expr_names, avatar.rig.joint_names)
     idx = np.linspace(0, motion.n_frames - 1, frames).round().astype(int)
     return FrameParams(params.expr[idx], params.pose[idx], params.translation[idx])
 
@@ -107,7 +107,7 @@ def viewer_frame_ms(ctx_browser, lam_path: Path, motion, camera, frames: int) ->
     from exporter.verify import page_params, camera_json, open_viewer
 
     av = read_lam(lam_path).avatar
-    params, _ = motion.params_for(av.rig.expr_names)
+    params, _ = motion.params_for(av.rig.expr_names, av.rig.joint_names)
     spec = [page_params(params, i) for i in range(frames)]
     with serve_in_thread(create_app([lam_path], None)) as url:
         page, _ = open_viewer(ctx_browser, url, lam_path.name)

@@ -100,10 +100,11 @@ def preview_sheet(rec, rgb: np.ndarray, size: int = 256) -> np.ndarray:
     for label, yaw, pitch in PREVIEW_VIEWS:
         view = orbit_about_head(crop, centre, yaw, pitch)
         panels.append((label, render_posed(posed, view, backend="auto").rgb_uint8()))
-    jaw = rec.photo_params[0:1]
-    jaw = type(jaw)(jaw.expr.clone(), jaw.pose.clone(), jaw.translation.clone())
-    jaw.pose[0, 2, 0] = 0.35
-    panels.append(("jaw open", render_posed(rec.avatar.animate(jaw), crop, backend="auto").rgb_uint8()))
+    if "jaw" in rec.avatar.rig.joint_names:
+        jaw = rec.photo_params[0:1]
+        jaw = type(jaw)(jaw.expr.clone(), jaw.pose.clone(), jaw.translation.clone())
+        jaw.pose[0, rec.avatar.rig.joint_names.index("jaw"), 0] = 0.35
+        panels.append(("jaw open", render_posed(rec.avatar.animate(jaw), crop, backend="auto").rgb_uint8()))
     out = []
     for label, img in panels:
         im = Image.fromarray(img)

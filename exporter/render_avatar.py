@@ -42,19 +42,15 @@ class RenderReport:
     path: str
     frames: int
     fps: float | None
-    unmapped: list[str] = field(default_factory=list)  # motion channels the avatar's rig lacks
+    unmapped: list[str] = field(default_factory=list)  # motion channels and joints the avatar's rig lacks
 
 
 def motion_params(avatar, motion: Motion) -> tuple[FrameParams, list[str]]:
-    """The motion's frames as the avatar's rig parameters, and the motion channels the rig lacks."""
+    """The motion's frames as the avatar's rig parameters, and the motion channels and joints the rig lacks."""
     if not isinstance(avatar, GaussianAvatar):
         raise RenderRequestError("this avatar is a static set of Gaussians (e.g. a .ply) with no rig: "
                                  "it cannot play a motion")
-    rig = avatar.rig
-    if rig.n_joints != motion.pose.shape[1]:
-        raise RenderRequestError(f"the motion drives {motion.pose.shape[1]} joints, the avatar's rig has "
-                                 f"{rig.n_joints}")
-    return motion.params_for(rig.expr_names)
+    return motion.params_for(avatar.rig.expr_names, avatar.rig.joint_names)
 
 
 def _check_view(size: int, yaw: float, pitch: float) -> None:
@@ -178,4 +174,4 @@ def _video_frames(info, n: int, fps: float, height: int) -> Iterator[np.ndarray]
 def _note_unmapped(unmapped: list[str], log: Callable[[str], None] | None) -> None:
     if unmapped and log is not None:
         shown = ", ".join(unmapped[:12]) + (f" (+{len(unmapped) - 12} more)" if len(unmapped) > 12 else "")
-        log(f"note: {len(unmapped)} motion channel(s) are not in the avatar's rig and are ignored: {shown}")
+        log(f"note: {len(unmapped)} motion channel(s) or joint(s) are not in the avatar's rig and are ignored: {shown}")

@@ -3,7 +3,7 @@ motions, nothing else.
 
 * Only what was named is served: the built bundle (viewer_web/dist), each avatar file given on the command
   line (by its registered name, never by a path from the URL), and motions found in the motions folder,
-  converted to the page's compact JSON (:mod:`exporter.motion_json`). Static mounts (:func:`add_static_mount`)
+  converted to the page's compact JSON (:func:`lam_core.motion.motion_to_json`). Static mounts (:func:`add_static_mount`)
   serve one folder each through Werkzeug's ``safe_join``: no ``..``, no absolute paths, no symlinked escape.
 * Uploads (``POST /api/motion``: a motion file to convert) are limited by ``MAX_CONTENT_LENGTH``.
 * The CLI binds 127.0.0.1 unless told otherwise.
@@ -27,10 +27,9 @@ from flask import Flask, abort, jsonify, request, send_file, send_from_directory
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import safe_join
 
-from lam_core import load_motion
 from lam_core.errors import LamError
+from lam_core.motion import load_motion, motion_to_json
 
-from .motion_json import motion_to_json
 from .service.api import add_service_info, add_upload_api
 
 ROOT = Path(__file__).resolve().parent.parent

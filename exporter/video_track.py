@@ -33,6 +33,7 @@ import numpy as np
 from lam_core.errors import LamError
 from lam_core.head_model import JOINT_NAMES
 from lam_core.motion import Motion
+from lam_core.params import map_joints
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLVER_SCRIPT = ROOT / "viewer_web" / "node" / "solve_video.mjs"
@@ -326,10 +327,7 @@ def solve_landmarks(lam: str | os.PathLike, lm: Landmarks, neutral: tuple[int, i
 def to_motion(s: Solved, fps: float, source: str) -> Motion:
     """The solved parameters as a Motion (joints by name onto [global, neck, jaw, eye_l, eye_r])."""
     n = s.expr.shape[0]
-    pose = np.zeros((n, len(JOINT_NAMES), 3), np.float32)
-    for j, name in enumerate(s.joint_names):
-        if name in JOINT_NAMES:
-            pose[:, JOINT_NAMES.index(name)] = s.pose[:, j]
+    pose, _ = map_joints(s.pose, s.joint_names, JOINT_NAMES)
     return Motion(s.channel_names, s.expr.astype(np.float32), pose, np.zeros((n, 3), np.float32), fps=fps,
                   source=source)
 
@@ -404,18 +402,3 @@ def track(video: str | os.PathLike, avatar: str | os.PathLike | None = None, neu
     solved = solve_landmarks(lam, lm, window)
     motion = to_motion(solved, info.fps, f"lam-track {info.path.name}")
     return TrackReport(motion, info, window, solved, lm.seconds)
-
-
-def write_motion(motion: Motion, out: str | os.PathLike) -> None:
-    """Write a motion as lam-motion JSON (``.json``) or a stacked FLAME-layout ``.npz``, atomically."""
-    from lam_core.atomic import atomic_path
-    from lam_core.motion import save_motion_npz
-
-    from .motion_json import motion_to_json
-
-    p = Path(out)
-    if p.suffix.lower() == ".npz":
-        save_motion_npz(motion, p)
-        return
-    with atomic_path(p) as tmp:
-        tmp.write_text(json.dumps(motion_to_json(motion)))

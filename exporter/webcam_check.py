@@ -26,7 +26,9 @@ from typing import Sequence
 import numpy as np
 
 from lam_core.errors import LamError
+from lam_core.head_model import JOINT_NAMES
 from lam_core.motion import Motion
+from lam_core.params import map_joints
 
 from .webcam_clip import BLINK_TIMES, BLINK_WIDTH, DURATION, SEGMENTS, Clip, make_clip
 
@@ -98,8 +100,9 @@ def _yaw(aa: np.ndarray) -> np.ndarray:
 
 
 def analyse(entries: list[dict], motion: Motion, tracking_seconds: float, tracker_mode: str = "",
-            renderer: str = "") -> WebcamFigures:
-    """Figures from the page's per-frame log (``window.lamViewer.webcam.log.entries``)."""
+            renderer: str = "", joint_names: Sequence[str] = JOINT_NAMES) -> WebcamFigures:
+    """Figures from the page's per-frame log (``window.lamViewer.webcam.log.entries``; its pose in the order
+    of the avatar's ``joint_names``)."""
     n = motion.n_frames
     fps = motion.fps
     rows = [e for e in entries if e.get("face") and e.get("calibrated") and e.get("tag") is not None and e["tag"] < n]
@@ -108,11 +111,13 @@ def analyse(entries: list[dict], motion: Motion, tracking_seconds: float, tracke
     tags = np.array([e["tag"] for e in rows])
     times = np.array([e["t"] for e in rows]) / 1000.0
     pose = np.array([e["pose"] for e in rows], np.float64).reshape(len(rows), -1, 3)
+    pose = map_joints(pose, joint_names, JOINT_NAMES)[0].astype(np.float64)   # FLAME's order, as the truth's
     blink = np.array([np.mean([v for v in e["expr"] if v is not None] or [0.0]) for e in rows])
     truth_pose = motion.pose[tags].astype(np.float64)
     truth_blink = motion.channels[tags, 0].astype(np.float64)
-    jaw, jaw_t = pose[:, 2, 0], truth_pose[:, 2, 0]
-    yaw, yaw_t = _yaw(pose[:, 0]), _yaw(truth_pose[:, 0])
+    jaw_j, head_j = JOINT_NAMES.index("jaw"), JOINT_NAMES.index("global")
+    jaw, jaw_t = pose[:, jaw_j, 0], truth_pose[:, jaw_j, 0]
+    yaw, yaw_t = _yaw(pose[:, head_j]), _yaw(truth_pose[:, head_j])
     gain = float(np.dot(yaw, yaw_t) / max(np.dot(yaw_t, yaw_t), 1e-12))
     jaw_gain = float(np.dot(jaw, jaw_t) / max(np.dot(jaw_t, jaw_t), 1e-12))
     # passes of the clip: the tag wraps around
@@ -252,7 +257,7 @@ def run_check(lam: str | Path, gl: str = "llvmpipe", tracker: str = "worker", se
             page.context.close()
         if errors:
             raise WebcamCheckError(f"page errors: {errors[:3]}")
-        fig = analyse(tracked.entries, clip.motion, tracked.seconds, tracked.mode, tracked.renderer)
+        fig = analyse(tracked.entries, clip.motion, tracked.seconds, tracked.mode, tracked.renderer, clip.joint_names)
         fig.extra["frame_gap_p95_ms"] = tracked.frame_gap_p95
         return fig
 

@@ -33,6 +33,7 @@ import torch
 from lam_core.atomic import atomic_path
 from lam_core.camera import Camera
 from lam_core.errors import LamError
+from lam_core.head_model import JOINT_NAMES
 from lam_core.motion import Motion
 from lam_core.params import FrameParams
 
@@ -56,13 +57,14 @@ def truth_motion(fps: float = 24.0) -> Motion:
     """The known performance (see the module doc) as a Motion: global yaw, jaw, eyeBlinkLeft/Right."""
     n = int(round(DURATION * fps))
     t = np.arange(n) / fps
-    pose = np.zeros((n, 5, 3), np.float32)
+    pose = np.zeros((n, len(JOINT_NAMES), 3), np.float32)
+    jaw, head = JOINT_NAMES.index("jaw"), JOINT_NAMES.index("global")
     j0, j1 = SEGMENTS["jaw"]
     inside = (t >= j0) & (t < j1)
-    pose[inside, 2, 0] = JAW_PEAK * np.sin(2 * np.pi * (t[inside] - j0) / (j1 - j0)) ** 2   # two open-close cycles
+    pose[inside, jaw, 0] = JAW_PEAK * np.sin(2 * np.pi * (t[inside] - j0) / (j1 - j0)) ** 2   # two open-close cycles
     y0, y1 = SEGMENTS["yaw"]
     inside = (t >= y0) & (t < y1)
-    pose[inside, 0, 1] = YAW_PEAK * np.sin(2 * np.pi * (t[inside] - y0) / (y1 - y0))
+    pose[inside, head, 1] = YAW_PEAK * np.sin(2 * np.pi * (t[inside] - y0) / (y1 - y0))
     blink = np.zeros(n)
     for c in BLINK_TIMES:
         x = np.clip((t - c) / BLINK_WIDTH + 0.5, 0, 1)
@@ -173,7 +175,7 @@ def render_clip(avatar, motion: Motion, camera: Camera, background: Sequence[flo
     """The avatar performing ``motion`` through ``camera`` (reference renderer), tagged frames."""
     from lam_core.render import render_frames
 
-    params, _ = motion.params_for(avatar.rig.expr_names)
+    params, _ = motion.params_for(avatar.rig.expr_names, avatar.rig.joint_names)
     for i, out in enumerate(render_frames(avatar, camera, params, background=background)):
         rgb = out.rgb_uint8()
         yield tag_frame(rgb, i % (1 << TAG_BITS)) if tags else rgb
@@ -185,6 +187,7 @@ class Clip:
     motion: Motion
     camera: Camera
     frames: int
+    joint_names: tuple[str, ...] = JOINT_NAMES  # the avatar's joints: the page logs its pose in their order
 
 
 def make_clip(avatar, out: str | os.PathLike, width: int = 320, height: int = 240, fps: float = 24.0,
@@ -204,7 +207,7 @@ def make_clip(avatar, out: str | os.PathLike, width: int = 320, height: int = 24
     n = 0
     for path in (out, *also):
         n = write_clip(path, frames, width, height, fps)
-    return Clip(Path(out), motion, camera, n)
+    return Clip(Path(out), motion, camera, n, avatar.rig.joint_names)
 
 
 def blank_clip(out: str | os.PathLike, width: int = 320, height: int = 240, fps: float = 24.0,

@@ -11,7 +11,7 @@ from .errors import LamError, ModelFileError, MotionFileError
 from .flame import load_flame, resolve_flame_path
 from .gaussians import GaussianAvatar, Gaussians, PosedGaussians, rgb_to_sh0, sh0_to_rgb
 from .head_model import JOINT_NAMES, HeadModel, LandmarkEmbedding
-from .motion import Motion, load_motion, save_motion_npz
+from .motion import Motion, load_motion, save_motion, save_motion_npz
 from .params import FrameParams
 from .rig import Rig, RigPoints
 from .subdivision import Subdivision, subdivide
@@ -19,5 +19,5 @@ from .subdivision import Subdivision, subdivide
 __all__ = [
     "__version__", "JOINT_NAMES", "FrameParams", "GaussianAvatar", "Gaussians", "HeadModel", "LamError", "LandmarkEmbedding",
     "ModelFileError", "Motion", "MotionFileError", "PosedGaussians", "Rig", "RigPoints", "Subdivision", "load_flame",
-    "load_motion", "resolve_flame_path", "rgb_to_sh0", "save_motion_npz", "sh0_to_rgb", "subdivide",
+    "load_motion", "resolve_flame_path", "rgb_to_sh0", "save_motion", "save_motion_npz", "sh0_to_rgb", "subdivide",
 ]

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
 
 @dataclass
 class FrameParams:
-    """B frames of: expression channel values (B, K), joint rotations (B, J, 3) axis-angle in the rig's
-    joint order ([global, neck, jaw, eye_l, eye_r] for FLAME-layout rigs), translation (B, 3) metres."""
+    """B frames of: expression channel values (B, K), joint rotations (B, J, 3) axis-angle in the rig's own
+    joint order (``rig.joint_names``: find a joint by name, never by position), translation (B, 3) metres."""
 
     expr: Tensor
     pose: Tensor
@@ -32,13 +34,6 @@ class FrameParams:
     def zeros(cls, batch: int, n_expr: int, n_joints: int = 5) -> "FrameParams":
         return cls(torch.zeros(batch, n_expr), torch.zeros(batch, n_joints, 3), torch.zeros(batch, 3))
 
-    @classmethod
-    def from_flame(cls, expr: Tensor, rotation: Tensor, neck: Tensor, jaw: Tensor, eyes: Tensor,
-                   translation: Tensor) -> "FrameParams":
-        """From FLAME/VHAP's keys: expr (B, K), rotation/neck/jaw (B, 3), eyes (B, 6), translation (B, 3)."""
-        pose = torch.cat([rotation, neck, jaw, eyes[:, :3], eyes[:, 3:]], 1).reshape(-1, 5, 3)
-        return cls(expr, pose, translation)
-
     def __getitem__(self, idx: int | slice) -> "FrameParams":
         sl = slice(idx, idx + 1) if isinstance(idx, int) else idx
         return FrameParams(self.expr[sl], self.pose[sl], self.translation[sl])
@@ -46,3 +41,19 @@ class FrameParams:
     def to(self, *args, **kwargs) -> "FrameParams":
         return FrameParams(self.expr.to(*args, **kwargs), self.pose.to(*args, **kwargs),
                            self.translation.to(*args, **kwargs))
+
+
+def map_joints(pose: np.ndarray, from_names: Sequence[str], to_names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Joint rotations (T, len(from_names), 3) moved by name onto the joints ``to_names`` (T, len(to_names), 3,
+    float32; joints ``from_names`` lacks stay zero), and the names of the joints ``to_names`` lacks that
+    ever turn (their rotations are dropped)."""
+    index = {n: i for i, n in enumerate(to_names)}
+    out = np.zeros((pose.shape[0], len(to_names), 3), np.float32)
+    dropped = []
+    for j, name in enumerate(from_names):
+        i = index.get(name)
+        if i is not None:
+            out[:, i] = pose[:, j]
+        elif np.any(pose[:, j] != 0):
+            dropped.append(name)
+    return out, dropped

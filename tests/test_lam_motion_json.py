@@ -1,5 +1,5 @@
 """lam-motion JSON in lam_core.load_motion (what the page records from the webcam and what lam-serve sends it):
-round trip with exporter.motion_json, and bad files refused with one line naming the key, before decoding."""
+round trip with its writer (lam_core.motion.lam_motion_json), and bad files refused with one line naming the key, before decoding."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from exporter.motion_json import motion_to_json
-from lam_core import MotionFileError, load_motion
+from lam_core import JOINT_NAMES, MotionFileError, load_motion
+from lam_core.motion import motion_to_json
 from lam_core.example_motions import example_motions
 
 from .conftest import ROOT
@@ -48,7 +48,7 @@ def test_round_trip_with_the_server_writer(tmp_path):
 
 def test_a_recording_loads_and_maps_by_name(tmp_path):
     m = load_motion(_write(tmp_path, _good()))
-    params, unmapped = m.params_for(("eyeBlinkLeft", "other"))
+    params, unmapped = m.params_for(("eyeBlinkLeft", "other"), JOINT_NAMES)
     assert unmapped == ["jawOpen"]
     np.testing.assert_allclose(params.expr[:, 0].numpy(), [0.1, 0.3, 0.5], atol=1e-6)
 
@@ -115,18 +115,20 @@ def test_lam_render_plays_a_recording(tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
-def test_motion_caps_agree_with_the_viewers():
-    """A motion lam_core accepts is one the page accepts: the caps are twins (viewer_web/src/motion.js)."""
+def test_motion_caps_and_joint_names_agree_with_the_viewers():
+    """A motion lam_core accepts is one the page accepts: the caps are twins (viewer_web/src/motion.js), and
+    so is the one table of FLAME's joint names (viewer_web/src/joints.js), the joint order of a motion's pose."""
     import shutil
 
     from lam_core import motion
 
     if shutil.which("node") is None:
         pytest.skip("Node.js is not installed")
-    script = ("import('./viewer_web/src/motion.js').then((m) => console.log(JSON.stringify("
-              "{MAX_FRAMES: m.MAX_FRAMES, MAX_CHANNELS: m.MAX_CHANNELS, MAX_VALUES: m.MAX_VALUES, joints: m.MOTION_JOINTS})))")
+    script = ("Promise.all([import('./viewer_web/src/motion.js'), import('./viewer_web/src/joints.js')])"
+              ".then(([m, j]) => console.log(JSON.stringify({MAX_FRAMES: m.MAX_FRAMES, MAX_CHANNELS: m.MAX_CHANNELS, "
+              "MAX_VALUES: m.MAX_VALUES, joints: m.MOTION_JOINTS, names: j.FLAME_JOINTS})))")
     r = subprocess.run(["node", "-e", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     js = json.loads(r.stdout)
     assert (js["MAX_FRAMES"], js["MAX_CHANNELS"], js["MAX_VALUES"]) == (motion.MAX_FRAMES, motion.MAX_CHANNELS,
                                                                         motion.MAX_VALUES)
-    assert js["joints"] == len(motion.LAM_MOTION_JOINTS)
+    assert js["names"] == list(JOINT_NAMES) == list(motion.LAM_MOTION_JOINTS) and js["joints"] == len(JOINT_NAMES)

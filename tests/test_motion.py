@@ -5,8 +5,9 @@ import sys
 import numpy as np
 import pytest
 
-from lam_core import Motion, MotionFileError, load_motion, save_motion_npz
+from lam_core import JOINT_NAMES, Motion, MotionFileError, load_motion, save_motion, save_motion_npz
 from lam_core.example_motions import example_motions, write_example_motions
+from lam_core.motion import motion_to_json
 
 KEYS = {"expr": 100, "rotation": 3, "neck_pose": 3, "jaw_pose": 3, "eyes_pose": 6, "translation": 3}
 
@@ -63,6 +64,41 @@ def test_stacked_npz_round_trip(tmp_path):
         np.testing.assert_array_equal(getattr(back, key), getattr(m, key))
 
 
+def test_save_motion_writes_the_format_its_suffix_names(tmp_path):
+    rng = np.random.default_rng(1)
+    m = Motion(("expr_00", "jawOpen"), rng.uniform(0.1, 1, size=(4, 2)).astype(np.float32),
+               rng.normal(size=(4, 5, 3)).astype(np.float32), rng.normal(size=(4, 3)).astype(np.float32), fps=12.5)
+    for name, head in (("m.json", b"{"), ("m.npz", b"PK")):
+        save_motion(m, tmp_path / name)
+        assert (tmp_path / name).read_bytes()[:2].startswith(head)
+        back = load_motion(tmp_path / name)
+        assert back.channel_names == m.channel_names and back.fps == 12.5
+        for key in ("channels", "pose", "translation"):
+            np.testing.assert_array_equal(getattr(back, key), getattr(m, key))
+    with pytest.raises(MotionFileError, match=r"\.json \(lam-motion\) or \.npz"):
+        save_motion(m, tmp_path / "m.bvh")
+    assert not (tmp_path / "m.bvh").exists()
+
+
+@pytest.mark.parametrize("fps", [0, -5, 1001, float("nan"), "30", True, [30, 25]])
+def test_one_frame_rate_check_for_every_format(tmp_path, fps):
+    """Every format's rate goes through the same check, with the same one-line message."""
+    write_frames(tmp_path / "flame_param", 2)
+    frames = [{"flame_param_path": f"flame_param/{i:05d}.npz"} for i in range(2)]
+    (tmp_path / "transforms.json").write_text(json.dumps({"frames": frames, "fps": fps}))
+    stacked = {k: np.zeros((2, n), np.float32) for k, n in KEYS.items()}
+    np.savez(tmp_path / "s.npz", **stacked, fps=np.asarray(fps))
+    m = Motion(("a",), np.ones((2, 1), np.float32), np.zeros((2, 5, 3), np.float32), np.zeros((2, 3), np.float32))
+    (tmp_path / "l.json").write_text(json.dumps(motion_to_json(m) | {"fps": fps}))
+    for path in (tmp_path / "transforms.json", tmp_path / "s.npz", tmp_path / "l.json"):
+        with pytest.raises(MotionFileError, match=r"'fps' must be a frame rate in \(0, 1000\]") as e:
+            load_motion(path)
+        assert str(path) in str(e.value) and "\n" not in str(e.value)
+    if not isinstance(fps, (str, list)):
+        with pytest.raises(MotionFileError, match=r"must be a frame rate in \(0, 1000\]"):
+            load_motion(tmp_path / "s.npz", fps=fps)
+
+
 def test_arkit_json(shared_data):
     m = load_motion(shared_data / "lam_official" / "arkit_speech_973f.json")
     assert m.n_frames == 973 and len(m.channel_names) == 52 and m.channel_names[24] == "jawOpen"
@@ -75,10 +111,10 @@ def test_params_map_channels_by_name():
     names = ("jawOpen", "eyeBlinkLeft", "tongueOut")
     m = Motion(names, np.array([[0.5, 0.2, 0.0], [0.1, 0.0, 0.0]], np.float32), np.zeros((2, 5, 3), np.float32),
                np.zeros((2, 3), np.float32))
-    params, unmapped = m.params_for(("eyeBlinkLeft", "eyeBlinkRight", "jawOpen", "smile"))
+    params, unmapped = m.params_for(("eyeBlinkLeft", "eyeBlinkRight", "jawOpen", "smile"), JOINT_NAMES)
     np.testing.assert_allclose(params.expr.numpy(), [[0.2, 0, 0.5, 0], [0, 0, 0.1, 0]])
     assert unmapped == []  # tongueOut is all zero, nothing lost
-    _, unmapped = m.params_for(("expr_00",))
+    _, unmapped = m.params_for(("expr_00",), JOINT_NAMES)
     assert unmapped == ["jawOpen", "eyeBlinkLeft"]
 
 

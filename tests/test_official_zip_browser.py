@@ -87,7 +87,8 @@ def test_converted_sample_passes_lam_verify_playing_arkit(shared_data, tmp_path,
         pytest.skip("sample official avatar or ARKit sequence not present")
     lam = tmp_path / "p2-1.lam"
     assert run(convert_main, [str(src), "-o", str(lam), "--quiet"]) == 0
-    params, _ = load_motion(seq).params_for(read_lam(lam).avatar.rig.expr_names)
+    rig = read_lam(lam).avatar.rig
+    params, _ = load_motion(seq).params_for(rig.expr_names, rig.joint_names)
     pick = [150, 480, 800]
     with chromium(GL, playwright=playwright_instance) as browser:
         result = verify_avatar(lam, FrameParams(params.expr[pick], params.pose[pick], params.translation[pick]),

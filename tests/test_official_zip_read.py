@@ -70,7 +70,7 @@ def test_arkit_sequence_maps_by_name(official, shared_data):
         pytest.skip(f"{seq} is not present")
     motion = load_motion(seq)
     avatar = official.to_avatar()
-    params, unmapped = motion.params_for(avatar.rig.expr_names)
+    params, unmapped = motion.params_for(avatar.rig.expr_names, avatar.rig.joint_names)
     assert unmapped in ([], ["tongueOut"])                   # the skin has 51 of ARKit's 52 channels
     posed = avatar.animate(params[200:203])
     assert torch.isfinite(posed.means).all()
@@ -82,7 +82,7 @@ def _arkit_frames(avatar, shared_data, frames: int):
     if not seq.is_file():
         pytest.skip(f"{seq} is not present")
     motion = load_motion(seq)
-    params, _ = motion.params_for(avatar.rig.expr_names)
+    params, _ = motion.params_for(avatar.rig.expr_names, avatar.rig.joint_names)
     idx = np.linspace(0, motion.n_frames - 1, frames).round().astype(int)
     return FrameParams(params.expr[idx], params.pose[idx], params.translation[idx])
 
@@ -134,5 +134,6 @@ def test_animation_clips_become_motions(official):
         assert np.abs(m.translation).max() < 0.1, name
     idle = official.motions["yumi_h5_a3_idle"]
     assert np.degrees(np.abs(idle.pose[:, 1])).max() > 0.5              # the head does move
-    params, unmapped = idle.params_for(official.expr_names)
-    assert unmapped == [] and torch.isfinite(official.to_avatar().animate(params[:3]).means).all()
+    avatar = official.to_avatar()
+    params, unmapped = idle.params_for(avatar.rig.expr_names, avatar.rig.joint_names)
+    assert unmapped == [] and torch.isfinite(avatar.animate(params[:3]).means).all()

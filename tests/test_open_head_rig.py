@@ -130,7 +130,7 @@ def test_example_motions_play_on_the_open_head(head):
 
     rig = Rig.from_head_model(head.model)
     for name, motion in example_motions().items():
-        params, unmapped = motion.params_for(rig.expr_names)
+        params, unmapped = motion.params_for(rig.expr_names, rig.joint_names)
         assert unmapped == [], name
         assert torch.isfinite(rig.deform(params).vertices).all()
 

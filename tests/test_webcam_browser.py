@@ -76,7 +76,7 @@ def test_fake_camera_performance_is_tracked_and_solved(folder, server, playwrigh
         assert "webcam" in page.locator("#notice").inner_text()
         page.context.close()
     assert not errors, errors
-    fig = analyse(tracked.entries, clip.motion, tracked.seconds, tracked.mode, tracked.renderer)
+    fig = analyse(tracked.entries, clip.motion, tracked.seconds, tracked.mode, tracked.renderer, clip.joint_names)
     (folder / "figures.json").write_text(json.dumps(fig.extra))
     print("\nwebcam, fake camera (" + GL + "):\n  " + "\n  ".join(fig.lines()))
     assert fig.frames >= 40 and fig.passes >= 1.5, f"too few tracked frames: {fig.frames}"

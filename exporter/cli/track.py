@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Sequence
 
 from lam_core.atomic import check_writable
-from lam_core.motion import MAX_JSON_BYTES
+from lam_core.motion import MAX_JSON_BYTES, save_motion
 
-from ..video_track import MAX_TRACK_SIDE, parse_window, track, write_motion
+from ..video_track import MAX_TRACK_SIDE, parse_window, track
 from . import ToolParser, UsageError, add_version, entry_point
 
 OUTPUTS = (".json", ".npz")
@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     neutral = parse_window(args.neutral) if args.neutral else None
     log = None if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     report = track(args.video, args.avatar, neutral, args.max_side, progress=not args.quiet, log=log)
-    write_motion(report.motion, out)
+    save_motion(report.motion, out)
     if log and out.suffix.lower() == ".json" and out.stat().st_size > MAX_JSON_BYTES:
         log(f"note: {out} is {out.stat().st_size / 2**20:.0f} MiB, over the {MAX_JSON_BYTES >> 20} MiB of JSON that "
             "lam_core.load_motion (lam-render) reads: write .npz for a video this long")

@@ -54,7 +54,7 @@ def motion_params(path: str, rig, frames: int):
     from lam_core import load_motion
 
     motion = load_motion(path)
-    params, unmapped = motion.params_for(rig.expr_names)
+    params, unmapped = motion.params_for(rig.expr_names, rig.joint_names)
     idx = np.unique(np.linspace(0, motion.n_frames - 1, min(frames, motion.n_frames)).round().astype(int))
     if unmapped:
         shown = ", ".join(unmapped[:10]) + (f" and {len(unmapped) - 10} more" if len(unmapped) > 10 else "")

@@ -26,6 +26,7 @@ from plyfile import PlyData, PlyElement
 
 from lam_core.atomic import write_bytes_atomic
 from lam_core.gaussians import GaussianAvatar
+from lam_core.head_model import JOINT_NAMES
 
 from .archive import pack_members
 from .errors import OfficialZipError
@@ -171,8 +172,8 @@ def official_members(avatar: GaussianAvatar) -> tuple[dict[str, bytes], list[str
     base = rig.exprdirs[:, :, k_idx].reshape(rig.n_vertices, -1).astype(np.float64)
     deltas = (interp @ base).reshape(-1, 3, len(names)).astype(np.float32)
     joint_pos = rig.joints.astype(np.float64)
-    if rig.joint_names[:5] != ("global", "neck", "jaw", "eye_l", "eye_r"):
-        _fail(f"the rig's joints {rig.joint_names} are not [global, neck, jaw, eye_l, eye_r]")
+    if rig.joint_names[:len(JOINT_NAMES)] != JOINT_NAMES:  # the official layout's skeleton is FLAME's, in order
+        _fail(f"the rig's joints {rig.joint_names} are not {list(JOINT_NAMES)}")
     shift = OFFICIAL_HEAD_JOINT - joint_pos[1]
     if np.linalg.norm(shift) > MOVE_TOLERANCE_M:
         verts = verts + shift.astype(np.float32)

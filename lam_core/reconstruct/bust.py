@@ -128,7 +128,7 @@ def add_bust(rig: Rig, params: FrameParams, camera: Camera, mask: np.ndarray, fa
     """``rig`` with the body below the chin appended (region "bust"), in its canonical frame."""
     sil = person_silhouette(mask, face_px)
     sk = rig.deform(params)
-    neck = sk.joints[0, 1].numpy().astype(np.float64)
+    neck = sk.joints[0, rig.joint_names.index("neck")].numpy().astype(np.float64)
     made = body_rings(camera, sil, face_px[CHIN, :2], face_height_px, neck)
     if made is None:
         return rig

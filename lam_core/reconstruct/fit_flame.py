@@ -19,7 +19,7 @@ from ..photo.landmarks import FaceLandmarks
 from .fit_open_head import HeadFit, _back_project
 from .pose import photo_camera, similarity_procrustes
 
-JAW = 2
+JAW = "jaw"                               # the joint the fit opens, by name
 LANDMARK_SIGMA = 0.002    # metres: how far MediaPipe's landmarks stray from the true surface points
 JAW_GRID = np.linspace(0.0, 0.4, 9)      # first pass; later passes refine around the best angle
 JAW_REFINE = np.array([-0.02, -0.01, 0.0, 0.01, 0.02])
@@ -52,10 +52,11 @@ class _LinearLandmarks:
         self.n_shape, self.n_expr = model.n_shape, model.n_expr
         self.p0 = e @ v                                                   # (L, 3)
         self.dp = np.stack([e @ basis[:, c, :] for c in range(3)], 1)     # (L, 3, S+K)
-        jr = model.j_regressor[JAW].astype(np.float64)
+        jaw = model.joint_names.index(JAW)
+        jr = model.j_regressor[jaw].astype(np.float64)
         self.j0 = jr @ v                                                  # (3,)
         self.dj = np.einsum("v,vck->ck", jr, basis)                      # (3, S+K)
-        self.w = e @ model.lbs_weights[:, JAW].astype(np.float64)        # (L,) jaw weight
+        self.w = e @ model.lbs_weights[:, jaw].astype(np.float64)        # (L,) jaw weight
 
     def affine(self, theta: float) -> tuple[np.ndarray, np.ndarray]:
         """(b (L, 3), A (L, 3, S+K)) with landmarks = b + A @ x for the jaw rotated by theta."""
@@ -101,9 +102,9 @@ def fit_flame(model: HeadModel, face: FaceLandmarks, focal: float | None = None)
                 best = (cost, th, sol)
         _, theta, x = best
     shape, expr = x[: lin.n_shape], x[lin.n_shape:]
-    params = FrameParams.zeros(1, model.n_expr)
+    params = FrameParams.zeros(1, model.n_expr, model.n_joints)
     params.expr[0] = torch.from_numpy(expr.astype(np.float32))
-    params.pose[0, JAW, 0] = float(theta)
+    params.pose[0, model.joint_names.index(JAW), 0] = float(theta)
     b, a = lin.affine(theta)
     fitted = b + a @ x
     uv = camera.project(fitted)[:, :2]

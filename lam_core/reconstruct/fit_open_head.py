@@ -20,7 +20,7 @@ from ..photo.landmarks import FaceLandmarks
 from ..rig import Rig
 from .pose import Similarity, photo_camera, similarity_procrustes
 
-JAW = 2
+JAW = "jaw"                        # the joint the fit opens, by name
 UPPER_LIP, LOWER_LIP = 13, 14      # inner-lip midpoints
 MAX_JAW = 0.45                     # radians
 CONTROL_CM = 0.01                  # one unit of a cranium control moves its extreme point 1 cm
@@ -115,12 +115,13 @@ def fit_open_head(head, face: FaceLandmarks, mask: np.ndarray, focal: float | No
     seen = _back_project(face, sim, camera)
 
     # the jaw: lips further apart than the template's are an open jaw, rotated back out of the rest shape
-    jaw_centre = model.j_regressor[JAW].astype(np.float64) @ model.v_template.astype(np.float64)
+    jaw = model.joint_names.index(JAW)
+    jaw_centre = model.j_regressor[jaw].astype(np.float64) @ model.v_template.astype(np.float64)
     gap = (seen[UPPER_LIP, 1] - seen[LOWER_LIP, 1]) - (template[UPPER_LIP, 1] - template[LOWER_LIP, 1])
     lever = np.linalg.norm((template[LOWER_LIP] - jaw_centre)[1:])
     theta = float(np.clip(gap / max(lever, 1e-6), 0.0, MAX_JAW))
     nf = 468
-    jaw_w = model.lbs_weights[:nf, JAW].astype(np.float64)
+    jaw_w = model.lbs_weights[:nf, jaw].astype(np.float64)
     rest = seen.copy()
     rest[:nf] = _rotate_x(seen[:nf], jaw_centre, -theta * jaw_w)
 
@@ -128,8 +129,8 @@ def fit_open_head(head, face: FaceLandmarks, mask: np.ndarray, focal: float | No
     n_controls = len(names) - 3 * nf
     shape = np.zeros(model.n_shape)
     shape[n_controls:] = (rest[:nf] - template[:nf]).reshape(-1)
-    params = FrameParams.zeros(1, model.n_expr)
-    params.pose[0, JAW, 0] = theta
+    params = FrameParams.zeros(1, model.n_expr, model.n_joints)
+    params.pose[0, jaw, 0] = theta
     rig = Rig.from_head_model(model, shape)
     shape[:n_controls] = _cranium_controls(rig, camera, mask, face, names[:n_controls])
     rig = Rig.from_head_model(model, shape)

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParamSource } from '../../viewer_web/src/param_source.js';
 
-const RIG = { exprNames: ['expr_00', 'eyeBlinkLeft', 'eyeBlinkRight'], jointNames: ['global', 'neck', 'jaw', 'leye', 'reye'], nJoints: 5 };
+const RIG = { exprNames: ['expr_00', 'eyeBlinkLeft', 'eyeBlinkRight'], jointNames: ['global', 'neck', 'jaw', 'eye_l', 'eye_r'], nJoints: 5 };
 
 /** A 2 s motion at 10 fps: expr_00 holds the frame index, notInTheRig is 1 throughout, the jaw opens 0.1 rad. */
 function motion() {

@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { IdleAnimation, blinkChannels } from '../../viewer_web/src/idle.js';
 import { MotionPlayer } from '../../viewer_web/src/player.js';
 import { bindMotion } from '../../viewer_web/src/motion.js';
+import { FLAME_JOINTS } from '../../viewer_web/src/joints.js';
 import { zeroParams } from '../../viewer_web/src/deform.js';
 
 test('idle: blinks only where the rig has blink channels; small head and eye motion', () => {
   assert.deepEqual(blinkChannels(['expr_00', 'eyeBlinkLeft', 'eyeBlinkRight']), [1, 2]);
   assert.deepEqual(blinkChannels(['expr_00', 'expr_01']), []);
-  const arkit = new IdleAnimation(['jawOpen', 'eyeBlinkLeft', 'eyeBlinkRight'], 5);
-  const flame = new IdleAnimation(['expr_00', 'expr_01'], 5);
+  const arkit = new IdleAnimation(['jawOpen', 'eyeBlinkLeft', 'eyeBlinkRight'], FLAME_JOINTS);
+  const flame = new IdleAnimation(['expr_00', 'expr_01'], FLAME_JOINTS);
   const p = zeroParams(3), q = zeroParams(2);
   let maxBlink = 0, maxHead = 0, maxEye = 0;
   for (let ms = 0; ms < 20000; ms += 16) {
@@ -29,7 +30,7 @@ test('idle: blinks only where the rig has blink channels; small head and eye mot
 test('player: plays at the file rate, loops, pauses, seeks; a long stall does not jump', () => {
   const motion = { fps: 10, nFrames: 20, channelNames: ['a'], channels: Float32Array.from({ length: 20 }, (_, i) => i),
     pose: new Float32Array(20 * 15), translation: new Float32Array(60), source: 'm' };
-  const b = bindMotion(motion, ['a'], 5);
+  const b = bindMotion(motion, ['a'], FLAME_JOINTS);
   const pl = new MotionPlayer();
   pl.setMotion(b);
   assert.equal(pl.duration, 2);

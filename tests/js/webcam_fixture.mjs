@@ -10,8 +10,9 @@ import { checkAvatar } from '../../viewer_web/src/avatar.js';
 import { Deformer, zeroParams } from '../../viewer_web/src/deform.js';
 import { axisAngleToMatrix } from '../../viewer_web/src/kinematics.js';
 import { mulberry32 } from '../../viewer_web/src/idle.js';
+import { FLAME_JOINTS } from '../../viewer_web/src/joints.js';
 
-export const JOINTS = ['global', 'neck', 'jaw', 'eye_l', 'eye_r'];
+export const JOINTS = FLAME_JOINTS;
 const JOINT_REST = [0, -0.12, -0.05, 0, -0.08, -0.05, 0, -0.035, -0.01, 0.032, 0.03, 0.055, -0.032, 0.03, 0.055];
 const EYE_RADIUS = 0.012;
 

@@ -3,7 +3,7 @@
 // the One Euro filter, and the recording format.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { faceRig, observe, params, posedLandmarks, rng } from './webcam_fixture.mjs';
+import { JOINTS, faceRig, observe, params, posedLandmarks, rng } from './webcam_fixture.mjs';
 import { boxQP, cholesky, choleskySolve, matrixToAxisAngle } from '../../viewer_web/src/webcam/linalg.js';
 import { invertSimilarity, similarityProcrustes } from '../../viewer_web/src/webcam/procrustes.js';
 import { buildLandmarkModel } from '../../viewer_web/src/webcam/landmark_model.js';
@@ -217,7 +217,7 @@ test('One Euro filter: a step is followed within two frames; a still signal jitt
 
 test('recording: resampled to a fixed rate, written as lam-motion that the viewer parses back', () => {
   const names = ['jawOpen', 'eyeBlinkLeft', 'unused'];
-  const rec = new MotionRecorder(names, 5, { fps: 10 });
+  const rec = new MotionRecorder(names, JOINTS, { fps: 10 });
   for (let k = 0; k <= 10; k++) {
     const p = { expr: Float32Array.from([k / 10, 0.5, 0]), pose: new Float32Array(15), translation: new Float32Array(3) };
     p.pose[1] = k * 0.01;
@@ -231,7 +231,7 @@ test('recording: resampled to a fixed rate, written as lam-motion that the viewe
   close(parsed.channels[5 * 2], 1.0, 1e-6, 'last jawOpen');
   close(parsed.channels[2 * 2], 0.4, 1e-6, 'jawOpen at 0.2 s');
   close(parsed.pose[3 * 15 + 1], 0.06, 1e-6, 'yaw at 0.3 s');
-  assert.equal(new MotionRecorder(names, 5).toMotion(), null);
+  assert.equal(new MotionRecorder(names, JOINTS).toMotion(), null);
 });
 
 test('rotation helpers: axis-angle round trip', () => {

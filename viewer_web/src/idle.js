@@ -25,9 +25,12 @@ export function blinkChannels(exprNames) {
 }
 
 export class IdleAnimation {
-  constructor(exprNames, nJoints, seed = 1) {
+  /** For a rig with these channel and joint names (the head turns its 'global' joint, the gaze 'eye_l' and
+   * 'eye_r', wherever they are; a rig without one does without). */
+  constructor(exprNames, jointNames, seed = 1) {
     this.blinks = blinkChannels(exprNames);
-    this.nJoints = nJoints;
+    this.head = jointNames.indexOf('global');
+    this.eyes = ['eye_l', 'eye_r'].map((n) => jointNames.indexOf(n)).filter((j) => j >= 0);
     this.rand = mulberry32(seed);
     this.nextBlink = 1500;
     this.gaze = [0, 0];
@@ -46,9 +49,12 @@ export class IdleAnimation {
     const s = ms / 1000;
     // head: slow, small, incommensurate sines (a few degrees)
     const d = Math.PI / 180;
-    out.pose[0] = d * (1.6 * Math.sin(0.31 * s * 2 * Math.PI) + 0.6 * Math.sin(0.13 * s * 2 * Math.PI + 1));
-    out.pose[1] = d * (3.0 * Math.sin(0.11 * s * 2 * Math.PI + 0.5) + 1.0 * Math.sin(0.27 * s * 2 * Math.PI));
-    out.pose[2] = d * (0.8 * Math.sin(0.17 * s * 2 * Math.PI + 2));
+    if (this.head >= 0) {
+      const h = this.head * 3;
+      out.pose[h] = d * (1.6 * Math.sin(0.31 * s * 2 * Math.PI) + 0.6 * Math.sin(0.13 * s * 2 * Math.PI + 1));
+      out.pose[h + 1] = d * (3.0 * Math.sin(0.11 * s * 2 * Math.PI + 0.5) + 1.0 * Math.sin(0.27 * s * 2 * Math.PI));
+      out.pose[h + 2] = d * (0.8 * Math.sin(0.17 * s * 2 * Math.PI + 2));
+    }
     // gaze: hold, then a 60 ms saccade to a new nearby target
     if (ms >= this.nextGaze) {
       this.gazeFrom = this._gazeNow(ms);
@@ -57,7 +63,7 @@ export class IdleAnimation {
       this.nextGaze = ms + 800 + this.rand() * 2200;
     }
     const g = this._gazeNow(ms);
-    for (let j = 3; j < Math.min(5, this.nJoints); j++) {
+    for (const j of this.eyes) {
       out.pose[j * 3] = g[0];
       out.pose[j * 3 + 1] = g[1];
     }

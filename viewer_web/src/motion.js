@@ -1,15 +1,17 @@
 // Motions in the page: the server's compact "lam-motion" JSON (FLAME npz layouts and ARKit curves converted
 // by lam_core.load_motion) and ARKit JSON parsed here directly. A motion is
 //   {fps, nFrames, channelNames, channels: Float32Array(T*C), pose: Float32Array(T*5*3) axis-angle
-//    [global, neck, jaw, eye_l, eye_r], translation: Float32Array(T*3), source}
-// and binds to a rig by channel NAME (joints always apply); bindMotion says which channels it cannot map.
+//    in FLAME_JOINTS order [global, neck, jaw, eye_l, eye_r], translation: Float32Array(T*3), source}
+// and binds to a rig by NAME, channels and joints alike (a rig's joints may come in any order, or lack some);
+// bindMotion says which channels and joints the rig lacks.
 
 import { ViewerError } from './errors.js';
+import { FLAME_JOINTS, jointMap } from './joints.js';
 
 export const MAX_FRAMES = 1_000_000;
 export const MAX_CHANNELS = 4096;
 export const MAX_VALUES = 1 << 26;
-export const MOTION_JOINTS = 5;
+export const MOTION_JOINTS = FLAME_JOINTS.length;
 
 const fail = (source, msg) => { throw new ViewerError(`${source}: ${msg}`); };
 
@@ -54,7 +56,7 @@ function checkNames(names, source, key) {
   return names;
 }
 
-/** The server's compact motion (exporter.motion_json). */
+/** The server's compact motion (lam_core/motion/lam_motion_json.py). */
 export function parseLamMotion(o, source = 'motion') {
   if (o?.format !== 'lam-motion') fail(source, "not a lam-motion file");
   if (o.version !== 1) fail(source, `lam-motion version ${o.version} is not supported`);
@@ -127,11 +129,12 @@ export function parseMotionText(text, source = 'motion') {
 }
 
 /**
- * Bind a motion to a rig: {duration, fps, nFrames, unmapped: names the rig lacks (only ever-non-zero ones),
- * paramsAt(time, out)} where out is {expr (K), pose (J*3), translation (3)} and time in seconds (linear
- * interpolation between frames, clamped to the ends).
+ * Bind a motion to a rig with these channel and joint names: {duration, fps, nFrames, unmapped: the motion's
+ * channels and joints the rig lacks (only ever-moving ones), paramsAt(time, out)} where out is {expr (K),
+ * pose (J*3, the rig's joint order), translation (3)} and time in seconds (linear interpolation between
+ * frames, clamped to the ends).
  */
-export function bindMotion(motion, exprNames, nJoints) {
+export function bindMotion(motion, exprNames, jointNames) {
   const index = new Map(exprNames.map((n, i) => [n, i]));
   const c = motion.channelNames.length, t = motion.nFrames;
   const map = [];
@@ -143,10 +146,16 @@ export function bindMotion(motion, exprNames, nJoints) {
       for (let f = 0; f < t; f++) if (motion.channels[f * c + j] !== 0) { unmapped.push(name); break; }
     }
   });
-  const nj = Math.min(nJoints, MOTION_JOINTS);
+  const toRig = jointMap(FLAME_JOINTS, jointNames), joints = [];
+  toRig.forEach((r, j) => {
+    if (r >= 0) joints.push([j, r]);
+    else if (motion.pose.some((v, i) => v !== 0 && Math.floor(i / 3) % MOTION_JOINTS === j)) unmapped.push(FLAME_JOINTS[j]);
+  });
   const frameAt = (f, w, out) => {
     for (const [j, i] of map) out.expr[i] += w * motion.channels[f * c + j];
-    for (let k = 0; k < nj * 3; k++) out.pose[k] += w * motion.pose[f * MOTION_JOINTS * 3 + k];
+    for (const [j, r] of joints) {
+      for (let k = 0; k < 3; k++) out.pose[r * 3 + k] += w * motion.pose[(f * MOTION_JOINTS + j) * 3 + k];
+    }
     for (let k = 0; k < 3; k++) out.translation[k] += w * motion.translation[f * 3 + k];
   };
   return {

@@ -32,7 +32,7 @@ export class ParamSource {
     this.rig = { exprNames, jointNames, nJoints };
     this.params = zeroParams(exprNames.length, nJoints);
     this.live = null;
-    this.idle = new IdleAnimation(exprNames, nJoints);
+    this.idle = new IdleAnimation(exprNames, jointNames);
     this.idleStart = now;
     return this.motion ? this._bind() : null;
   }
@@ -46,7 +46,7 @@ export class ParamSource {
   }
 
   _bind() {
-    this.binding = bindMotion(this.motion, this.rig.exprNames, this.rig.nJoints);
+    this.binding = bindMotion(this.motion, this.rig.exprNames, this.rig.jointNames);
     this.player.setMotion(this.binding);
     return this.binding;
   }

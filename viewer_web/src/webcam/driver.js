@@ -234,7 +234,7 @@ export class WebcamDriver extends EventTarget {
 
   startRecording() {
     if (!this.model) throw new ViewerError('start the camera first');
-    this.recorder = new MotionRecorder(this.model.exprNames, this.model.nJoints, { fps: this.options.fps });
+    this.recorder = new MotionRecorder(this.model.exprNames, this.model.jointNames, { fps: this.options.fps });
   }
 
   /** Stop recording; returns the lam-motion object (null when nothing was recorded). */

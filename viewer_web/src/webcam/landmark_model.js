@@ -276,6 +276,7 @@ export function buildLandmarkModel(avatar, options = {}) {
   return {
     n, ids: Int32Array.from(lm.ids), rowOf, rest, exprWeight, rigid, axis,
     nExpr: K, nJoints: avatar.parents.length, exprNames: names, jointNames: avatar.jointNames,
+    head: avatar.jointNames.indexOf('global'),
     solve: { channels: Int32Array.from(solveList), lo, hi, basis, gram, reg },
     copy: { channels: Int32Array.from(copy.map((c) => c.k)), row: Int32Array.from(copy.map((c) => c.row)),
       axis: Int32Array.from(copy.map((c) => c.axis)), gain: Float64Array.from(gains) },

@@ -501,7 +501,7 @@ export class FaceSolver {
   _writeParams(st) {
     const m = this.model, P = this.params;
     P.expr.fill(0); P.pose.fill(0); P.translation.fill(0);
-    P.pose[0] = st[0]; P.pose[1] = st[1]; P.pose[2] = st[2];
+    if (m.head >= 0) { P.pose[m.head * 3] = st[0]; P.pose[m.head * 3 + 1] = st[1]; P.pose[m.head * 3 + 2] = st[2]; }
     if (m.jaw) P.pose[m.jaw.joint * 3] = st[3];
     if (m.eyes) {
       for (const j of m.eyes.joints) { P.pose[j * 3] = st[4]; P.pose[j * 3 + 1] = st[5]; }
