@@ -16,8 +16,8 @@ from ..gaussians import GaussianAvatar, Gaussians
 from ..params import FrameParams
 from ..rig import Rig, RigPoints
 from ..camera import Camera
-from .bust import add_bust, carry_colours, person_silhouette
-from .carve import carve_to_silhouette
+from .bust import add_bust, body_fade, inside_silhouette, carry_colours, person_silhouette
+from .carve import carve_to_silhouette, grow_to_silhouette
 from .colour import bilinear, photo_colours
 from .surface import surface_discs
 
@@ -62,10 +62,15 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     for region, colour in FIXED_COLOURS.items():
         sel = points.in_region(region) & ~seen
         colours[sel] = colour
+    opacities = np.full(points.n_points, OPACITY)
+    if body.any():
+        face_y = rest[points.in_region("face"), 1]
+        opacities[body] *= body_fade(rest[body, 1], float(np.ptp(face_y)) if len(face_y) else 0.0) \
+            * inside_silhouette(posed[body], camera, mask)
     g = Gaussians(
         offsets=np.zeros((points.n_points, 3), np.float32),
         colors=colours.astype(np.float32),
-        opacities=np.full(points.n_points, OPACITY, np.float32),
+        opacities=opacities.astype(np.float32),
         scales=scales.astype(np.float32),
         rotations=rotations.astype(np.float32),
     )
@@ -148,7 +153,9 @@ def reconstruct(rgb: np.ndarray, face, mask: np.ndarray, head=None, levels: int 
     with timer("bust"):
         rig = Rig.from_head_model(model, fit.shape)
         if bust and not is_flame:  # a FLAME head keeps FLAME's exact layout (5,023 vertices, 20,018 points)
-            rig = carve_to_silhouette(rig, fit.params, fit.camera, person_silhouette(mask, face.points))
+            sil = person_silhouette(mask, face.points)
+            rig = grow_to_silhouette(rig, fit.params, fit.camera, sil)
+            rig = carve_to_silhouette(rig, fit.params, fit.camera, sil)
             rig = add_bust(rig, fit.params, fit.camera, mask, face.points, face.height_px)
     with timer("subdivide"):
         points = rig.subdivide(levels)
