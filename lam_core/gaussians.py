@@ -8,7 +8,7 @@ covariances turn with the head, the neck and the jaw. Scales, colours and opacit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -17,6 +17,7 @@ from torch import Tensor
 from .params import FrameParams
 from .rig import RigPoints
 from .rotations import blend_quaternions, matrix_to_quaternion, quaternion_multiply
+from .tensors import ArrayTensors
 
 SH_C0 = 0.28209479177387814
 
@@ -39,6 +40,8 @@ class Gaussians:
     opacities: np.ndarray  # (N,) in [0, 1]
     scales: np.ndarray     # (N, 3) metres (standard deviations along the local axes)
     rotations: np.ndarray  # (N, 4) unit quaternions wxyz
+    # the five arrays as torch tensors on any device (lam_core.tensors)
+    tensors: ArrayTensors = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = self.offsets.shape[0]
@@ -49,6 +52,7 @@ class Gaussians:
                 raise ValueError(f"gaussians: {key} has shape {getattr(a, 'shape', None)}, expected {shape}")
             if not np.isfinite(a).all():
                 raise ValueError(f"gaussians: {key} contains NaN or infinity")
+        object.__setattr__(self, "tensors", ArrayTensors.of(self, *want))
 
     @property
     def n(self) -> int:
@@ -88,19 +92,11 @@ class GaussianAvatar:
     def canonical_means(self) -> np.ndarray:
         return self.points.vertices + self.gaussians.offsets
 
-    def _buffers(self) -> dict[str, Tensor]:
-        cache = self.__dict__.get("_torch")
-        if cache is None:
-            g = self.gaussians
-            cache = {k: torch.from_numpy(np.ascontiguousarray(getattr(g, k), dtype=np.float32))
-                     for k in ("offsets", "colors", "opacities", "scales", "rotations")}
-            object.__setattr__(self, "_torch", cache)
-        return cache
-
     def animate(self, params: FrameParams, frames_per_chunk: int | None = None) -> PosedGaussians:
-        """Pose the Gaussians for every frame of ``params`` (one frame or a batch)."""
-        t = self._buffers()
-        weights = torch.from_numpy(self.points.lbs_weights)
+        """Pose the Gaussians for every frame of ``params`` (one frame or a batch), on the parameters' device and
+        in their dtype."""
+        t = self.gaussians.tensors.like(params.expr)
+        weights = self.points.tensors.like(params.expr)["lbs_weights"]
         chunk = frames_per_chunk or max(1, 2_000_000 // max(self.n, 1))
         means, quats = [], []
         with torch.no_grad():

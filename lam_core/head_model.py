@@ -17,6 +17,7 @@ import torch
 from .errors import ModelFileError
 from .lbs import Skinned, blend, lbs
 from .subdivision import subdivide, subdivide_landmarks
+from .tensors import ArrayTensors
 
 JOINT_NAMES: tuple[str, ...] = ("global", "neck", "jaw", "eye_l", "eye_r")
 FLAME_PARENTS: tuple[int, ...] = (-1, 0, 1, 1, 1)
@@ -79,9 +80,13 @@ class HeadModel:
     landmarks: LandmarkEmbedding | None = None
     shape_names: tuple[str, ...] = field(default=())  # optional names of the shape controls
     regions: dict[str, np.ndarray] = field(default_factory=dict)  # optional named vertex sets ("eyeball_l", ...)
+    # the arrays forward() needs, as torch tensors on any device (lam_core.tensors); made from the fields above
+    tensors: ArrayTensors = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         validate(self)
+        object.__setattr__(self, "tensors", ArrayTensors.of(
+            self, "v_template", "j_regressor", "lbs_weights", "shapedirs", "exprdirs", "posedirs"))
 
     @property
     def n_vertices(self) -> int:
@@ -131,13 +136,14 @@ class HeadModel:
         translation: torch.Tensor | None = None,
         batch: int | None = None,
     ) -> Skinned:
-        """The model's full forward pass (batched torch, float32, differentiable in every input).
+        """The model's full forward pass (batched torch, differentiable in every input).
 
         shape (B, S), expr (B, K), pose (B, J, 3) axis-angle, translation (B, 3); missing ones are zero.
+        It runs on the device and in the dtype of the inputs (float32 on the CPU without any).
         """
         given = [t for t in (shape, expr, pose, translation) if t is not None]
         b = batch if batch is not None else (given[0].shape[0] if given else 1)
-        t = self.torch_buffers()
+        t = self.tensors.like(given[0]) if given else self.tensors.to()
         v = t["v_template"].expand(b, -1, -1)
         if shape is not None:
             v = v + blend(t["shapedirs"], shape)
@@ -145,17 +151,8 @@ class HeadModel:
             v = v + blend(t["exprdirs"], expr)
         joints = t["j_regressor"] @ v
         if pose is None:
-            pose = torch.zeros(b, self.n_joints, 3)
+            pose = v.new_zeros(b, self.n_joints, 3)
         return lbs(v, joints, pose, t["posedirs"], t["lbs_weights"], self.parents, translation)
-
-    def torch_buffers(self) -> dict[str, torch.Tensor]:
-        """The arrays as float32 torch tensors (cached on first use)."""
-        cache = self.__dict__.get("_torch")
-        if cache is None:
-            cache = {k: torch.from_numpy(np.ascontiguousarray(getattr(self, k), dtype=np.float32))
-                     for k in ("v_template", "j_regressor", "lbs_weights", "shapedirs", "exprdirs", "posedirs")}
-            object.__setattr__(self, "_torch", cache)
-        return cache
 
 
 def _check(cond: bool, name: str, msg: str) -> None:

@@ -23,10 +23,7 @@ from .head_model import HeadModel, LandmarkEmbedding
 from .lbs import Skinned, blend, lbs
 from .params import FrameParams
 from .subdivision import subdivide
-
-
-def _as_f32(a: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+from .tensors import ArrayTensors
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,6 +41,12 @@ class Rig:
     landmarks: LandmarkEmbedding | None = None  # on this mesh
     source: str = ""                            # which head model it came from
     regions: dict[str, np.ndarray] = field(default_factory=dict)  # named vertex sets, from the head model
+    # the arrays posing needs, as torch tensors on any device (lam_core.tensors); made from the fields above
+    tensors: ArrayTensors = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tensors", ArrayTensors.of(
+            self, "vertices", "joints", "joint_exprdirs", "lbs_weights", "exprdirs", "posedirs"))
 
     @property
     def n_vertices(self) -> int:
@@ -96,23 +99,16 @@ class Rig:
         """The mesh's own vertices as rig points."""
         return RigPoints(self, sp.identity(self.n_vertices, format="csr"), self.faces)
 
-    def torch_buffers(self) -> dict[str, torch.Tensor]:
-        cache = self.__dict__.get("_torch")
-        if cache is None:
-            keys = ("vertices", "joints", "joint_exprdirs", "lbs_weights", "exprdirs", "posedirs")
-            cache = {k: _as_f32(getattr(self, k)) for k in keys}
-            object.__setattr__(self, "_torch", cache)
-        return cache
-
     def check_params(self, params: FrameParams) -> None:
         if params.expr.shape[1] != self.n_expr or params.pose.shape[1] != self.n_joints:
             raise ValueError(f"parameters have {params.expr.shape[1]} expression channels and "
                              f"{params.pose.shape[1]} joints; the rig has {self.n_expr} and {self.n_joints}")
 
     def blended(self, params: FrameParams) -> tuple[torch.Tensor, torch.Tensor]:
-        """The expression blendshapes: vertices (B, V, 3) and the joints they move (B, J, 3)."""
+        """The expression blendshapes: vertices (B, V, 3) and the joints they move (B, J, 3), on the parameters'
+        device and in their dtype."""
         self.check_params(params)
-        t = self.torch_buffers()
+        t = self.tensors.like(params.expr)
         b = params.batch
         v = t["vertices"].expand(b, -1, -1) + blend(t["exprdirs"], params.expr)
         joints = t["joints"].expand(b, -1, -1) + blend(t["joint_exprdirs"], params.expr)
@@ -121,7 +117,7 @@ class Rig:
     def deform(self, params: FrameParams) -> Skinned:
         """Pose the mesh: expression blendshapes, pose correctives, LBS, translation."""
         v, joints = self.blended(params)
-        t = self.torch_buffers()
+        t = self.tensors.like(params.expr)
         return lbs(v, joints, params.pose, t["posedirs"], t["lbs_weights"], self.parents, params.translation)
 
 
@@ -133,26 +129,24 @@ class RigPoints:
     rig: Rig
     interp: sp.csr_matrix            # (N, V) rows sum to 1
     faces: np.ndarray | None = None  # (F, 3) the points' own mesh, if they form one
+    vertices: np.ndarray = field(init=False, repr=False)     # (N, 3) rest positions
+    lbs_weights: np.ndarray = field(init=False, repr=False)  # (N, J) interpolated skinning weights
+    # interp and lbs_weights as torch tensors on any device (lam_core.tensors)
+    tensors: ArrayTensors = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.interp.shape[1] != self.rig.n_vertices:
             raise ValueError(f"interpolation map has {self.interp.shape[1]} columns for a rig of "
                              f"{self.rig.n_vertices} vertices")
-        object.__setattr__(self, "interp", sp.csr_matrix(self.interp))
+        interp = sp.csr_matrix(self.interp)
+        object.__setattr__(self, "interp", interp)
+        object.__setattr__(self, "vertices", (interp @ self.rig.vertices.astype(np.float64)).astype(np.float32))
+        object.__setattr__(self, "lbs_weights", np.asarray(interp @ self.rig.lbs_weights, dtype=np.float32))
+        object.__setattr__(self, "tensors", ArrayTensors.of(self, "interp", "lbs_weights"))
 
     @property
     def n_points(self) -> int:
         return self.interp.shape[0]
-
-    @property
-    def vertices(self) -> np.ndarray:
-        """(N, 3) rest positions."""
-        return self._cached("vertices", lambda: (self.interp @ self.rig.vertices.astype(np.float64)).astype(np.float32))
-
-    @property
-    def lbs_weights(self) -> np.ndarray:
-        """(N, J) interpolated skinning weights."""
-        return self._cached("lbs_weights", lambda: np.asarray(self.interp @ self.rig.lbs_weights, dtype=np.float32))
 
     def in_region(self, name: str) -> np.ndarray:
         """(N,) bool: points that lie mostly (interpolation weight >= 0.5) on the rig's region ``name``."""
@@ -163,25 +157,11 @@ class RigPoints:
         on[ids] = 1.0
         return (self.interp @ on) >= 0.5
 
-    def _cached(self, key: str, make):
-        cache = self.__dict__.setdefault("_cache", {})
-        if key not in cache:
-            cache[key] = make()
-        return cache[key]
-
-    def _interp_torch(self) -> torch.Tensor:
-        def make():
-            m = self.interp.tocoo()
-            idx = torch.from_numpy(np.stack([m.row, m.col]).astype(np.int64))
-            return torch.sparse_coo_tensor(idx, torch.from_numpy(m.data.astype(np.float32)), size=m.shape,
-                                           check_invariants=True).coalesce()
-        return self._cached("interp_torch", make)
-
     def interpolate(self, base_values: torch.Tensor) -> torch.Tensor:
-        """Carry per-vertex values (B, V, C) of the rig to the points: (B, N, C)."""
+        """Carry per-vertex values (B, V, C) of the rig to the points: (B, N, C), on their device, in their dtype."""
         b, v, c = base_values.shape
         flat = base_values.permute(1, 0, 2).reshape(v, b * c)
-        return (self._interp_torch() @ flat).reshape(-1, b, c).permute(1, 0, 2)
+        return (self.tensors.like(base_values)["interp"] @ flat).reshape(-1, b, c).permute(1, 0, 2)
 
     def deform(self, params: FrameParams, offsets: torch.Tensor | None = None) -> Skinned:
         """Pose the points; ``offsets`` (N, 3) are canonical displacements added before skinning (the
@@ -192,6 +172,6 @@ class RigPoints:
             pts = self.interpolate(base)
             return pts if offsets is None else pts + offsets
 
-        weights = self._cached("lbs_weights_torch", lambda: _as_f32(self.lbs_weights))
-        return lbs(v, joints, params.pose, self.rig.torch_buffers()["posedirs"], weights, self.rig.parents,
-                   params.translation, to_points)
+        posedirs = self.rig.tensors.like(params.expr)["posedirs"]
+        weights = self.tensors.like(params.expr)["lbs_weights"]
+        return lbs(v, joints, params.pose, posedirs, weights, self.rig.parents, params.translation, to_points)

@@ -225,7 +225,8 @@ def test_official_arkit_curves_parse_in_the_page(browser, server, shared_data):
 
 
 def test_lam_avatar_element_embeds(browser, server):
-    """The embeddable bundle: <lam-avatar src> loads and draws; a bad src shows its error inside the element."""
+    """The embeddable bundle: <lam-avatar src> loads and draws; a bad src shows its error inside the element.
+    Both viewers have the same fields (LamViewer sets every field in its constructor)."""
     page = browser.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -251,6 +252,10 @@ def test_lam_avatar_element_embeds(browser, server):
     assert page.evaluate("document.getElementById('good').viewer.avatar.n") == 20018
     page.evaluate("document.getElementById('good').setParams({pose: {jaw: [0.3, 0, 0]}})")
     page.evaluate("document.getElementById('good').viewer.renderNow()")
+    # every field is set in the constructor: a viewer that never loaded has the fields of one that drew
+    fields = """id => { const v = document.getElementById(id).viewer;
+                          return [v, v.loop, v.source].map((o) => Object.keys(o).sort()); }"""
+    assert page.evaluate(fields, "bad") == page.evaluate(fields, "good")
     assert not errors, errors
     page.close()
 

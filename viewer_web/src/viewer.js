@@ -1,6 +1,7 @@
-// LamViewer: one avatar in one element. Ties together the deformation (worker), the WebGL2 renderer, the
-// camera and its controls, the motion player and the idle animation, and shows readable errors in place
-// of the picture when something fails.
+// LamViewer: one avatar in one element. The DOM and WebGL side: its elements and style, the deformation
+// (worker), the WebGL2 renderer, the camera and its controls, readable errors in place of the picture when
+// something fails. What drives the avatar each frame is param_source.js (manual > live > motion > idle);
+// when frames are asked for, shown and at what resolution is frame_loop.js.
 //
 //   const v = new LamViewer(document.querySelector('#box'));
 //   await v.load('avatar.lam');          // URL, File/Blob, ArrayBuffer, or an avatar structure
@@ -11,14 +12,12 @@ import { canonicalMeans, checkAvatar } from './avatar.js';
 import { boundingSphere, Camera, DEFAULT_FOV_DEG, framingDistance } from './camera.js';
 import { OrbitControls } from './controls.js';
 import { DeformClient } from './deform_client.js';
-import { zeroParams } from './deform.js';
 import { describeError, ViewerError } from './errors.js';
 import { SplatRenderer } from './gl/renderer.js';
-import { IdleAnimation } from './idle.js';
 import { loadAvatar, loadMotion } from './loader.js';
-import { bindMotion, parseMotionObject } from './motion.js';
-import { MotionPlayer } from './player.js';
-import { FpsMeter } from './fps.js';
+import { FrameLoop } from './frame_loop.js';
+import { parseMotionObject } from './motion.js';
+import { ParamSource } from './param_source.js';
 
 const STYLE = `
 .lam-viewer{position:relative;overflow:hidden;width:100%;height:100%;background:var(--lam-bg,#fff)}
@@ -65,21 +64,35 @@ export class LamViewer extends EventTarget {
     this.root.append(this.canvas, this.message, this.fpsBox);
     container.appendChild(this.root);
     this.avatar = null;
-    this.client = null;
-    this.player = new MotionPlayer();
-    this.fps = new FpsMeter();
-    this.manual = null;
-    this.live = null;
-    this.fixedCamera = null;
-    this.dirty = false;
-    this.busy = false;
-    this.ready = null;
-    this._raf = 0;
-    this._gen = 0;
-    this._resolution = 1;   // adaptive: lowered while animation runs under 40 fps (see _adapt)
-    this._adaptFrom = 0;
-    this._idleStart = performance.now();
+    this.client = null;          // DeformClient of the avatar
+    this.sphere = null;          // bounding sphere of the avatar's canonical centres (framing)
+    this.fixedCamera = null;     // setCamera's camera, or null for the orbit
+    this.renderer = null;
+    this.controls = null;
+    this.source = new ParamSource({ idle: this.options.idle });
+    this.loop = new FrameLoop({
+      requestFrame: (cb) => requestAnimationFrame(cb),
+      cancelFrame: (handle) => cancelAnimationFrame(handle),
+      clock: this.source.player,
+      loaded: () => !!this.avatar,
+      animating: () => this.animating,
+      keepAlive: () => !!this.options.fps,
+      canAdapt: () => !this.fixedCamera,
+      request: (now, deform) => this._request(now, deform),
+      draw: (frame) => { this._upload(frame.result); this._draw(this.fixedCamera ? frame.camera : this.camera()); },
+      drawn: () => {
+        if (this.options.fps) this._showFps();
+        this.dispatchEvent(new CustomEvent('frame', { detail: { time: this.source.player.time } }));
+      },
+      discard: (frame) => this.client.release(frame.result),
+      fail: (err) => this._showError(err),
+    }, {
+      resolution: { adaptive: this.options.adaptive, maxPixelRatio: this.options.maxPixelRatio, maxPixels: this.options.maxPixels },
+      hidden: doc.hidden,
+    });
     this._stats = { deformMs: 0, sortMs: 0, uploadMs: 0, drawMs: 0, mode: '' };
+    this._onVisibility = () => this.loop.setHidden(doc.hidden);   // the motion clock stops while hidden
+    this._resize = null;
     const transparent = this.options.background === 'transparent';
     try {
       this.renderer = new SplatRenderer(this.canvas, {
@@ -87,7 +100,6 @@ export class LamViewer extends EventTarget {
         preserveDrawingBuffer: !!this.options.preserveDrawingBuffer,
       });
     } catch (err) {
-      this.renderer = null;
       this._showError(err);
       return;
     }
@@ -96,22 +108,11 @@ export class LamViewer extends EventTarget {
       this._showError(new ViewerError('the graphics context was lost (too many WebGL pages?): reload the page'));
     });
     if (this.options.controls) {
-      this.controls = new OrbitControls(this.canvas, { distance: 1, onChange: () => this._invalidate('view') });
+      this.controls = new OrbitControls(this.canvas, { distance: 1, onChange: () => this.loop.invalidate('view') });
     }
-    // pause the motion clock while the page is hidden, resume it when shown again
-    this._onVisibility = () => {
-      if (doc.hidden) {
-        this._resumeOnShow = this.player.playing;
-        this.player.pause();
-      } else if (this._resumeOnShow) {
-        this._resumeOnShow = false;
-        this.player.play();
-      }
-      this._schedule();
-    };
     doc.addEventListener('visibilitychange', this._onVisibility);
     if (typeof ResizeObserver !== 'undefined') {
-      this._resize = new ResizeObserver(() => this._invalidate('view'));
+      this._resize = new ResizeObserver(() => this.loop.invalidate('view'));
       this._resize.observe(this.root);
     }
   }
@@ -139,14 +140,12 @@ export class LamViewer extends EventTarget {
     this.avatar = avatar;
     this.renderer.setGaussians(avatar.n, avatar.colors, avatar.opacities, avatar.scales);
     this.sphere = boundingSphere(canonicalMeans(avatar), 3);
-    this.params = zeroParams(avatar.exprNames.length, avatar.parents.length);
-    this.live = null;
-    this.idle = new IdleAnimation(avatar.exprNames, avatar.parents.length);
-    this._idleStart = performance.now();
-    if (this.motion) this._bindMotion(this.motion);
+    const binding = this.source.setRig(
+      { exprNames: avatar.exprNames, jointNames: avatar.jointNames, nJoints: avatar.parents.length }, performance.now());
+    if (binding) this._motionEvent(binding);
     this._stats.mode = client.mode;
     this._setMessage('');
-    this._invalidate();
+    this.loop.invalidate();
     this.dispatchEvent(new CustomEvent('load', { detail: { n: avatar.n, exprNames: avatar.exprNames, jointNames: avatar.jointNames } }));
   }
 
@@ -158,36 +157,35 @@ export class LamViewer extends EventTarget {
           ? parseMotionObject(src) : await loadMotion(src);
       this.setMotion(motion);
       if (play) this.play();
-      return this.binding;
+      return this.source.binding;
     } catch (err) {
       this._notice(describeError(err), true);
       throw err;
     }
   }
 
+  /** A parsed motion (or null: none); bound to the avatar's channels now or when one is loaded. */
   setMotion(motion) {
-    this.motion = motion;
-    if (motion && this.avatar) this._bindMotion(motion);
-    else if (!motion) { this.binding = null; this.player.setMotion(null); }
-    this._invalidate();
+    const binding = this.source.setMotion(motion);
+    if (binding) this._motionEvent(binding);
+    this.loop.invalidate();
   }
 
-  _bindMotion(motion) {
-    this.binding = bindMotion(motion, this.avatar.exprNames, this.avatar.parents.length);
-    this.player.setMotion(this.binding);
+  _motionEvent(binding) {
+    const motion = this.source.motion;
     this.dispatchEvent(new CustomEvent('motion', {
-      detail: { source: motion.source, fps: motion.fps, frames: motion.nFrames, duration: this.binding.duration, unmapped: this.binding.unmapped },
+      detail: { source: motion.source, fps: motion.fps, frames: motion.nFrames, duration: binding.duration, unmapped: binding.unmapped },
     }));
   }
 
   // ---------------------------------------------------------------------------------------------- control
 
-  play() { this.player.play(); this._schedule(); }
-  pause() { this.player.pause(); this._invalidate(); }
-  seek(seconds) { this.player.seek(seconds); this._invalidate(); }
-  get playing() { return this.player.playing; }
-  get time() { return this.player.time; }
-  get duration() { return this.player.duration; }
+  play() { this.loop.play(); }
+  pause() { this.loop.pause(); }
+  seek(seconds) { this.loop.seek(seconds); }
+  get playing() { return this.source.player.playing; }
+  get time() { return this.source.player.time; }
+  get duration() { return this.source.player.duration; }
 
   /**
    * Manual parameters, overriding the motion and the idle animation (null to go back). expr: array in the
@@ -195,30 +193,8 @@ export class LamViewer extends EventTarget {
    * translation: [x, y, z] metres. Returns the names it could not map.
    */
   setParams(p) {
-    if (p == null) { this.manual = null; this._invalidate(); return []; }
-    if (!this.avatar) throw new ViewerError('setParams: no avatar loaded');
-    const a = this.avatar, out = zeroParams(a.exprNames.length, a.parents.length), unknown = [];
-    const fill = (dst, src, names, width) => {
-      if (src == null) return;
-      if (Array.isArray(src) || ArrayBuffer.isView(src)) {
-        if (src.length !== dst.length) throw new ViewerError(`setParams: expected ${dst.length} values, got ${src.length}`);
-        dst.set(src);
-      } else {
-        for (const [k, v] of Object.entries(src)) {
-          const i = names.indexOf(k);
-          if (i < 0) { unknown.push(k); continue; }
-          if (width === 1) dst[i] = +v; else dst.set(v, i * width);
-        }
-      }
-    };
-    fill(out.expr, p.expr, a.exprNames, 1);
-    fill(out.pose, p.pose, a.jointNames, 3);
-    if (p.translation != null) fill(out.translation, p.translation, ['x', 'y', 'z'], 1);
-    for (const arr of [out.expr, out.pose, out.translation]) {
-      if (!arr.every(Number.isFinite)) throw new ViewerError('setParams: values must be finite numbers');
-    }
-    this.manual = out;
-    this._invalidate();
+    const unknown = this.source.setManual(p);
+    this.loop.invalidate();
     return unknown;
   }
 
@@ -228,42 +204,32 @@ export class LamViewer extends EventTarget {
    * parameters (setParams) still take precedence.
    */
   setLive(p) {
-    if (p == null) {
-      if (this.live) { this.live = null; this._invalidate(); }
-      return;
-    }
-    if (!this.avatar) return;
-    const a = this.avatar;
-    if (p.expr.length !== a.exprNames.length || p.pose.length !== a.parents.length * 3) {
-      throw new ViewerError('setLive: the parameters do not fit this avatar');
-    }
-    this.live ??= zeroParams(a.exprNames.length, a.parents.length);
-    this.live.expr.set(p.expr);
-    this.live.pose.set(p.pose);
-    this.live.translation.set(p.translation);
-    this._invalidate();
+    if (this.source.setLive(p)) this.loop.invalidate();
   }
+
+  /** The live parameters (setLive), or null. */
+  get live() { return this.source.live; }
 
   /** A fixed camera ({width, height, fx, fy, cx, cy, world_to_camera} or a Camera), or null for the orbit. */
   setCamera(cam) {
     this.fixedCamera = cam == null ? null : cam instanceof Camera ? cam : Camera.fromJSON(cam);
-    this._invalidate('view');
+    this.loop.invalidate('view');
   }
 
   resetView() {
     this.fixedCamera = null;
     if (this.controls) this.controls.reset();
-    this._invalidate();
+    this.loop.invalidate();
   }
 
   showFps(on = true) {
     this.fpsBox.hidden = !on;
     this.options.fps = on;
-    this._schedule();
+    this.loop.schedule();
   }
 
   /** Timings of the last frame (ms) and where deformation runs. */
-  get stats() { return { ...this._stats, fps: this.fps.fps }; }
+  get stats() { return { ...this._stats, fps: this.loop.fps.fps }; }
 
   // ---------------------------------------------------------------------------------------------- frames
 
@@ -271,11 +237,7 @@ export class LamViewer extends EventTarget {
   camera() {
     if (this.fixedCamera) return this.fixedCamera;
     const r = this.root.getBoundingClientRect();
-    const cssW = Math.max(1, r.width), cssH = Math.max(1, r.height);
-    let dpr = Math.min(globalThis.devicePixelRatio || 1, this.options.maxPixelRatio) * this._resolution;
-    const px = cssW * cssH * dpr * dpr;
-    if (px > this.options.maxPixels) dpr *= Math.sqrt(this.options.maxPixels / px);
-    const w = Math.max(1, Math.round(cssW * dpr)), h = Math.max(1, Math.round(cssH * dpr));
+    const [w, h] = this.loop.resolution.pixelSize(Math.max(1, r.width), Math.max(1, r.height), globalThis.devicePixelRatio);
     const s = this.sphere ?? { centre: [0, 0, 0], radius: 0.15 };
     const c = this.controls ?? { yaw: 0, pitch: 0, distance: 1 };
     const d = c.distance * framingDistance(s.radius, DEFAULT_FOV_DEG, w, h);
@@ -284,34 +246,26 @@ export class LamViewer extends EventTarget {
 
   /** The parameters of the frame at `now` (manual, else live, else the motion, else idle, else neutral). */
   currentParams(now = performance.now()) {
-    if (this.manual) return this.manual;
-    if (this.live) return this.live;
-    if (this.binding) return this.player.paramsAt(this.params);
-    if (this.options.idle && this.idle) return this.idle.paramsAt(now - this._idleStart, this.params);
-    this.params.expr.fill(0); this.params.pose.fill(0); this.params.translation.fill(0);
-    return this.params;
+    return this.source.paramsAt(now);
   }
 
   get animating() {
-    return !!this.avatar && !this.manual && !this.live && (this.player.playing || (!this.binding && this.options.idle));
+    return !!this.avatar && this.source.animating;
   }
 
   /** Deform, sort and draw the current state now; resolves when drawn (for tests and stills). */
   async renderNow() {
     if (!this.avatar) throw new ViewerError('renderNow: no avatar loaded');
-    const gen = ++this._gen;
-    this.ready = null;
+    const gen = this.loop.supersede();
     const cam = this.camera();
     const params = this.currentParams();
     const copy = { expr: Float32Array.from(params.expr), pose: Float32Array.from(params.pose), translation: Float32Array.from(params.translation) };
     let r;
     do r = await this.client.request(copy, cam.worldToCamera); while (r === null);
-    if (gen !== this._gen) { this.client.release(r); return this.stats; }  // a newer renderNow superseded it
-    this.ready = null;
+    if (!this.loop.isCurrent(gen)) { this.client.release(r); return this.stats; }  // a newer renderNow superseded it
+    this.loop.markDrawn();
     this._upload(r);
     this._draw(cam);
-    this.dirty = false;
-    this.dirtyParams = false;
     return this.stats;
   }
 
@@ -320,60 +274,11 @@ export class LamViewer extends EventTarget {
     return this.renderer.readPixels();
   }
 
-  /** Something changed: 'params' (the avatar must be deformed again) or 'view' (only re-sorted). */
-  _invalidate(what = 'params') {
-    if (what === 'params') this.dirtyParams = true;
-    this.dirty = true;
-    this._schedule();
-  }
-
-  _schedule() {
-    if (this._raf || this._disposed) return;
-    if (!(this.dirty || this.busy || this.ready || this.animating || this.options.fps)) return;
-    this._raf = requestAnimationFrame((t) => this._tick(t));
-  }
-
-  _tick(now) {
-    this._raf = 0;
-    if (!this.avatar || this._disposed || this.container.ownerDocument.hidden) return;
-    this.player.tick(now);
-    if (this.ready) {
-      const { result, camera } = this.ready;
-      this.ready = null;
-      this._upload(result);
-      this._draw(this.fixedCamera ? camera : this.camera());
-      this.fps.frame(now);
-      this._adapt(now);
-      if (this.options.fps) this._showFps();
-      this.dispatchEvent(new CustomEvent('frame', { detail: { time: this.player.time } }));
-    }
-    if (!this.busy && (this.dirty || this.animating)) {
-      const cam = this.camera();
-      const deform = this.dirtyParams || this.animating;
-      const params = deform ? this.currentParams(now) : null;
-      this.dirty = false;
-      this.dirtyParams = false;
-      this.busy = true;
-      const gen = this._gen;
-      this.client.request(params, cam.worldToCamera).then((r) => {
-        this.busy = false;
-        if (r && gen === this._gen) this.ready = { result: r, camera: cam };
-        else if (r) this.client.release(r);
-        this._schedule();
-      }, (err) => { this.busy = false; this._showError(err); });
-    }
-    this._schedule();
-  }
-
-  /** Adaptive resolution: while animating, if the frame rate stays under 40 fps for 2 s, draw 15% fewer
-   * pixels per axis (down to half the capped device pixel ratio); back up while it stays over 58 fps. */
-  _adapt(now) {
-    if (!this.options.adaptive || this.fixedCamera || !this.animating) { this._adaptFrom = now; return; }
-    if (now - this._adaptFrom < 2000) return;
-    this._adaptFrom = now;
-    const fps = this.fps.fps;
-    if (fps < 40 && this._resolution > 0.5) this._resolution = Math.max(0.5, this._resolution * 0.85);
-    else if (fps > 58 && this._resolution < 1) this._resolution = Math.min(1, this._resolution / 0.85);
+  /** The frame loop's request: the camera now, the parameters if the avatar must be deformed again. */
+  _request(now, deform) {
+    const cam = this.camera();
+    const params = deform ? this.currentParams(now) : null;
+    return this.client.request(params, cam.worldToCamera).then((r) => r && { result: r, camera: cam });
   }
 
   _upload(r) {
@@ -395,7 +300,7 @@ export class LamViewer extends EventTarget {
   _showFps() {
     const s = this._stats;
     const c = this.canvas;
-    this.fpsBox.textContent = `${this.fps.fps.toFixed(0)} fps  ${this.avatar.n.toLocaleString('en')} splats  ${c.width}x${c.height}\n`
+    this.fpsBox.textContent = `${this.loop.fps.fps.toFixed(0)} fps  ${this.avatar.n.toLocaleString('en')} splats  ${c.width}x${c.height}\n`
       + `deform ${s.deformMs.toFixed(1)} ms, sort ${s.sortMs.toFixed(1)} ms (${s.mode})`;
   }
 
@@ -419,8 +324,7 @@ export class LamViewer extends EventTarget {
   }
 
   dispose() {
-    this._disposed = true;
-    if (this._raf) cancelAnimationFrame(this._raf);
+    this.loop.dispose();
     this._resize?.disconnect();
     this.container.ownerDocument.removeEventListener('visibilitychange', this._onVisibility);
     this.controls?.dispose();
