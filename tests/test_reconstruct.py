@@ -172,6 +172,20 @@ def test_the_bust_holds_up_from_every_side(open_head_avatar, astronaut):
     inside[int(fade_top):] = False
     assert inside.sum() > 0.5 * person.sum()
     assert (alpha[inside] >= 0.99).mean() > 0.98 and alpha[inside].min() > 0.5
+    # and nothing inside the head shows through its back: without the eyeballs, sockets, mouth and teeth the
+    # picture from behind is the same
+    from dataclasses import replace
+
+    from lam_core.gaussians import GaussianAvatar
+
+    inner = np.zeros(pts.n_points, bool)
+    for region in ("eyeball_l", "eyeball_r", "socket_l", "socket_r", "mouth", "teeth_upper", "teeth_lower"):
+        inner |= pts.in_region(region)
+    g = rec.avatar.gaussians
+    hollow = GaussianAvatar(pts, replace(g, opacities=np.where(inner, 0.0, g.opacities).astype(np.float32)))
+    back2 = render_posed(hollow.animate(rec.photo_params), behind, backend="cpu")
+    through = np.abs(back.rgb.numpy() - back2.rgb.numpy()).max(-1)
+    assert through.max() < 0.02, through.max()
 
 
 def test_hair_beyond_the_skull_grows_as_a_volume_behind_the_face(astronaut):

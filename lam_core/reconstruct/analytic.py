@@ -23,6 +23,8 @@ from .surface import surface_discs
 
 OPACITY = 0.98
 TANGENT_SCALE = 0.5  # disc size / point spacing: covers the surface at 3x zoom, little blur (measured on the example photo)
+BACK_TANGENT_SCALE = 0.9  # the same on the back, turned away from the photo's camera ...
+BACK_FACING = 0.3         # ... by more than this cosine
 REFINE_STEPS = 2
 FACE_MASK_MARGIN_PX = 3.0
 CRANIUM_MASK_MARGIN_PX = 10.0
@@ -62,6 +64,13 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     for region, colour in FIXED_COLOURS.items():
         sel = points.in_region(region) & ~seen
         colours[sel] = colour
+    # the back, turned away from the photo, has no detail to blur: there the discs overlap more, so the shell
+    # is opaque and nothing inside the head (eyeballs, mouth) shows through it. (Not at the outline, where
+    # wider discs would spread past the silhouette.)
+    to_cam = camera.position - posed
+    away = (posed_normals * to_cam).sum(1) < -BACK_FACING * np.linalg.norm(to_cam, axis=1)
+    scales = scales.copy()
+    scales[away & ~seen, :2] *= BACK_TANGENT_SCALE / TANGENT_SCALE
     opacities = np.full(points.n_points, OPACITY)
     if body.any():
         face_y = rest[points.in_region("face"), 1]
