@@ -22,8 +22,9 @@ from .colour import bilinear, photo_colours
 from .surface import surface_discs
 
 OPACITY = 0.98
-TANGENT_SCALE = 0.5  # disc size / point spacing: covers the surface at 3x zoom, little blur (measured on the example photo)
+TANGENT_SCALE = 0.6  # disc size / point spacing: the discs cover the surface (alpha >= 0.99 between the points; at 0.5 it fell to 0.83 and what lay behind showed through as a grid)
 REFINE_STEPS = 2
+HIDDEN_DEPTH_M = 0.002  # refine only Gaussians no more than this behind the rendered depth at their pixel
 FACE_MASK_MARGIN_PX = 3.0
 CRANIUM_MASK_MARGIN_PX = 10.0
 FIXED_COLOURS = {"mouth": (0.16, 0.06, 0.06), "teeth_upper": (0.86, 0.83, 0.76), "teeth_lower": (0.86, 0.83, 0.76)}
@@ -90,7 +91,7 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
     The render is the photo resampled through overlapping splats, i.e. blurred; each step renders, takes the
     photo-minus-render residual at every seen Gaussian's pixel and adds it to its colour (a Landweber step of
     the linear least-squares problem "render(colours) = photo"). Only the crop holding the seen Gaussians is
-    rendered.
+    rendered, and only the Gaussians the render shows (not hidden behind others) are corrected.
     """
     from ..render import render_gaussians
     from ..rotations import quaternion_to_matrix
@@ -106,13 +107,21 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
     normals = quaternion_to_matrix(posed.quats[0])[:, :, 2].numpy()
     facing = (normals * (camera.position - means)).sum(1) > -0.3 * np.linalg.norm(camera.position - means, axis=1)
     keep = torch.from_numpy(np.flatnonzero(facing))
-    for _ in range(REFINE_STEPS if steps is None else steps):
+    target = photo[y0:y0 + crop.height, x0:x0 + crop.width]
+    ids, u, v = np.flatnonzero(seen), uvz[seen, 0] - x0, uvz[seen, 1] - y0
+    for step in range(REFINE_STEPS if steps is None else steps):
         out = render_gaussians(posed.means[0][keep], posed.quats[0][keep], posed.scales[keep],
                                torch.from_numpy(np.clip(colours[keep.numpy()], 0, 1).astype(np.float32)),
-                               posed.opacities[keep], crop, backend="cpu").rgb.numpy().astype(np.float64)
-        target = photo[y0:y0 + crop.height, x0:x0 + crop.width]
-        resid = bilinear(target - out, uvz[seen, 0] - x0, uvz[seen, 1] - y0)
-        colours[seen] += resid
+                               posed.opacities[keep], crop, backend="cpu")
+        if step == 0:  # a Gaussian the render hides (teeth behind the lips, a crease behind the nose's side)
+            # cannot change its pixel: its residual would only pile up, step after step, into a wrong colour
+            drawn = bilinear(out.depth.numpy().astype(np.float64)[..., None], u, v)[:, 0]
+            shown = uvz[ids, 2] <= drawn + HIDDEN_DEPTH_M
+            ids, u, v = ids[shown], u[shown], v[shown]
+            # Gaussians that project onto one pixel share its residual (the teeth's edges, seen edge-on)
+            pixel = np.clip(v.astype(int), 0, crop.height - 1) * crop.width + np.clip(u.astype(int), 0, crop.width - 1)
+            share = 1.0 / np.bincount(pixel)[pixel]
+        colours[ids] += share[:, None] * bilinear(target - out.rgb.numpy().astype(np.float64), u, v)
     return GaussianAvatar(avatar.points, replace(g, colors=np.clip(colours, 0, 1).astype(np.float32)))
 
 
