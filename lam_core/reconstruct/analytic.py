@@ -22,9 +22,12 @@ from .colour import bilinear, photo_colours
 from .surface import surface_discs
 
 OPACITY = 0.98
-TANGENT_SCALE = 0.6  # disc size / point spacing: the discs cover the surface (alpha >= 0.99 between the points; at 0.5 it fell to 0.83 and what lay behind showed through as a grid)
+# disc size / point spacing. At 0.5, 77% of the face's pixels (2x the photo's scale) stayed below alpha 0.99 and
+# what lay behind the skin showed through as a fine grid; 0.6 closes it better but blurs the face below SSIM 0.85
+TANGENT_SCALE = 0.55
 REFINE_STEPS = 2
-HIDDEN_DEPTH_M = 0.002  # refine only Gaussians no more than this behind the rendered depth at their pixel
+HIDDEN_REGIONS = ("teeth_upper", "teeth_lower", "mouth")  # behind the lips: refined only where the render shows them
+HIDDEN_DEPTH_M = 0.001  # ... i.e. no more than this behind the rendered depth at their pixel
 FACE_MASK_MARGIN_PX = 3.0
 CRANIUM_MASK_MARGIN_PX = 10.0
 FIXED_COLOURS = {"mouth": (0.16, 0.06, 0.06), "teeth_upper": (0.86, 0.83, 0.76), "teeth_lower": (0.86, 0.83, 0.76)}
@@ -91,7 +94,7 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
     The render is the photo resampled through overlapping splats, i.e. blurred; each step renders, takes the
     photo-minus-render residual at every seen Gaussian's pixel and adds it to its colour (a Landweber step of
     the linear least-squares problem "render(colours) = photo"). Only the crop holding the seen Gaussians is
-    rendered, and only the Gaussians the render shows (not hidden behind others) are corrected.
+    rendered. Inside the mouth only the Gaussians the render shows (not hidden behind the lips) are corrected.
     """
     from ..render import render_gaussians
     from ..rotations import quaternion_to_matrix
@@ -113,14 +116,19 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
         out = render_gaussians(posed.means[0][keep], posed.quats[0][keep], posed.scales[keep],
                                torch.from_numpy(np.clip(colours[keep.numpy()], 0, 1).astype(np.float32)),
                                posed.opacities[keep], crop, backend="cpu")
-        if step == 0:  # a Gaussian the render hides (teeth behind the lips, a crease behind the nose's side)
-            # cannot change its pixel: its residual would only pile up, step after step, into a wrong colour
+        if step == 0:
+            # the inside of the mouth lies behind the lips, and the teeth's edges pile up on a line of pixels:
+            # there a residual the Gaussian cannot change (hidden, or sharing its pixel with many) would pile up,
+            # step after step, into a wrong colour (reddish dots on the teeth once the jaw opens). Correct only
+            # the inside Gaussians the render shows, each by its share of its pixel.
+            inner = np.zeros(len(ids), bool)
+            for region in HIDDEN_REGIONS:
+                inner |= avatar.points.in_region(region)[ids]
             drawn = bilinear(out.depth.numpy().astype(np.float64)[..., None], u, v)[:, 0]
-            shown = uvz[ids, 2] <= drawn + HIDDEN_DEPTH_M
-            ids, u, v = ids[shown], u[shown], v[shown]
-            # Gaussians that project onto one pixel share its residual (the teeth's edges, seen edge-on)
+            keep_id = ~inner | (uvz[ids, 2] <= drawn + HIDDEN_DEPTH_M)
+            ids, u, v, inner = ids[keep_id], u[keep_id], v[keep_id], inner[keep_id]
             pixel = np.clip(v.astype(int), 0, crop.height - 1) * crop.width + np.clip(u.astype(int), 0, crop.width - 1)
-            share = 1.0 / np.bincount(pixel)[pixel]
+            share = np.where(inner, 1.0 / np.maximum(np.bincount(pixel[inner], minlength=crop.width * crop.height)[pixel], 1), 1.0)
         colours[ids] += share[:, None] * bilinear(target - out.rgb.numpy().astype(np.float64), u, v)
     return GaussianAvatar(avatar.points, replace(g, colors=np.clip(colours, 0, 1).astype(np.float32)))
 
