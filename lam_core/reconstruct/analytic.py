@@ -128,7 +128,8 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
             keep_id = ~inner | (uvz[ids, 2] <= drawn + HIDDEN_DEPTH_M)
             ids, u, v, inner = ids[keep_id], u[keep_id], v[keep_id], inner[keep_id]
             pixel = np.clip(v.astype(int), 0, crop.height - 1) * crop.width + np.clip(u.astype(int), 0, crop.width - 1)
-            share = np.where(inner, 1.0 / np.maximum(np.bincount(pixel[inner], minlength=crop.width * crop.height)[pixel], 1), 1.0)
+            crowd = np.bincount(pixel[inner], minlength=crop.width * crop.height)[pixel]
+            share = np.where(inner, 1.0 / np.maximum(crowd, 1), 1.0)
         colours[ids] += share[:, None] * bilinear(target - out.rgb.numpy().astype(np.float64), u, v)
     return GaussianAvatar(avatar.points, replace(g, colors=np.clip(colours, 0, 1).astype(np.float32)))
 
