@@ -117,6 +117,11 @@ def test_open_head_reconstruction(open_head_avatar, astronaut):
     r = out.rgb_uint8()
     q = front_quality(r, img, mask, face.points, detect_face(r, "render").points, face.interocular_px)
     assert q.psnr >= 24.0 and q.ssim >= 0.85 and q.landmark_error <= 0.03, q
+    # the whole person (the face and the coarser body): 16.3 dB measured, the issue's goal is 24
+    from lam_core.metrics import psnr
+    from lam_core.reconstruct.quality import masked_photo
+
+    assert psnr(r / 255.0, masked_photo(img, mask), mask > 0.5) >= 15.8
     # MediaPipe finds the face from +-30 degrees of yaw and +-15 of pitch
     from lam_core.reconstruct.quality import head_centre
 
@@ -259,6 +264,50 @@ def test_the_body_keeps_off_the_backdrop_between_shoulder_lobes_and_fades_at_its
     f = body_fade(h, 0.2)
     assert f[0] == 0.0 and np.all(np.diff(f) >= 0)
     assert np.all(f[h >= -0.3 + FADE_FACES * 0.2 + 1e-9] == 1.0) and 0 < f[1] < 0.1
+
+
+def test_the_face_discs_cover_the_skin(open_head_avatar, astronaut):
+    """The face's Gaussians alone, seen from the photo's camera, are opaque between the points: with discs too
+    small for their spacing what lay behind the skin showed through as a fine grid."""
+    from scipy import ndimage
+
+    from lam_core.render import render_gaussians
+
+    img, face, mask = astronaut
+    rec = open_head_avatar
+    cam = rec.camera
+    lo, hi = face.points[:468, :2].min(0), face.points[:468, :2].max(0)
+    half = 0.55 * float((hi - lo).max())
+    x0, y0 = (lo + hi) / 2 - half
+    k = 256 / (2 * half)  # about 2x the photo's scale: the grid showed close up
+    crop = Camera(256, 256, cam.fx * k, cam.fy * k, (cam.cx - x0) * k, (cam.cy - y0) * k,
+                  world_to_camera=cam.world_to_camera)
+    posed = rec.avatar.animate(rec.photo_params)
+    sel = torch.from_numpy(np.flatnonzero(rec.avatar.points.in_region("face")))
+    out = render_gaussians(posed.means[0][sel], posed.quats[0][sel], posed.scales[sel],
+                           torch.ones(len(sel), 3), posed.opacities[sel], crop, backend="cpu")
+    alpha = out.alpha.numpy().squeeze()
+    inside = ndimage.binary_erosion(alpha > 0.5, iterations=4)  # away from the face's edges and eye holes
+    assert inside.sum() > 0.3 * alpha.size
+    # measured: 1st percentile 0.944, 42% at >= 0.99 (discs of 0.5x the spacing: 0.905 and 23%)
+    assert np.percentile(alpha[inside], 1) >= 0.93 and (alpha[inside] >= 0.99).mean() > 0.35
+
+
+def test_refinement_keeps_the_teeth_the_photos_colour(open_head_avatar, astronaut):
+    """The teeth the photo shows keep the photo's colour there: render-and-correct leaves alone the Gaussians
+    the render hides (teeth behind the lips), whose residuals once piled up into reddish dots on the teeth."""
+    from lam_core.reconstruct.colour import bilinear
+
+    img, face, mask = astronaut
+    rec = open_head_avatar
+    pts = rec.avatar.points
+    teeth = (pts.in_region("teeth_upper") | pts.in_region("teeth_lower")) & rec.seen
+    assert teeth.sum() > 20  # the smile shows the upper teeth
+    uv = rec.camera.project(rec.avatar.animate(rec.photo_params).means[0].numpy().astype(np.float64))
+    colours = rec.avatar.gaussians.colors[teeth]
+    dev = np.abs(colours - bilinear(img / 255.0, uv[teeth, 0], uv[teeth, 1])).max(1)
+    assert dev.mean() < 0.06 and np.percentile(dev, 95) < 0.2, (dev.mean(), np.percentile(dev, 95))
+    assert colours[:, 1].min() > 0.35  # no dark red dots
 
 
 def test_canonical_avatar_closes_an_open_mouth(astronaut):
