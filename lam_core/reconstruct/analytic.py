@@ -69,12 +69,13 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
         sel = points.in_region(region) & ~seen
         colours[sel] = colour
     # the back, turned away from the photo, has no detail to blur: there the discs overlap more, so the shell
-    # is opaque and nothing inside the head (eyeballs, mouth) shows through it. (Not at the outline, where
-    # wider discs would spread past the silhouette.)
+    # is opaque and nothing inside the head (eyeballs, mouth) shows through it. (Only the skull and the body:
+    # not at the outline, where wider discs would spread past the silhouette, nor inside the face.)
     to_cam = camera.position - posed
     away = (posed_normals * to_cam).sum(1) < -BACK_FACING * np.linalg.norm(to_cam, axis=1)
     scales = scales.copy()
-    scales[away & ~seen, :2] *= BACK_TANGENT_SCALE / TANGENT_SCALE
+    shell = points.in_region("cranium") | points.in_region("bust")
+    scales[away & ~seen & shell, :2] *= BACK_TANGENT_SCALE / TANGENT_SCALE
     opacities = np.full(points.n_points, OPACITY)
     if body.any():
         face_y = rest[points.in_region("face"), 1]
