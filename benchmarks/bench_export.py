@@ -38,7 +38,8 @@ def timed_runs(n: int = 5) -> tuple[list[float], dict[str, list[float]], int]:
 def quality() -> None:
     from lam_core.photo import detect_face, foreground_mask, load_photo
     from lam_core.reconstruct.analytic import reconstruct
-    from lam_core.reconstruct.quality import front_quality, head_centre, orbit_about_head
+    from lam_core.metrics import psnr
+    from lam_core.reconstruct.quality import front_quality, head_centre, masked_photo, orbit_about_head
     from lam_core.render import render_posed
     from lam_core.errors import LamError
 
@@ -55,6 +56,11 @@ def quality() -> None:
     q = front_quality(front, rgb, mask, face.points, again, face.interocular_px)
     report("front render vs masked photo, face region: PSNR", q.psnr, "dB", ">= 24")
     report("front render vs masked photo, face region: SSIM", q.ssim, "", ">= 0.85")
+    whole = psnr(front.astype(np.float64) / 255.0, masked_photo(rgb, mask), mask > 0.5)
+    report("front render vs masked photo, whole person mask: PSNR", whole, "dB", ">= 24")
+    body = rec.avatar.points.in_region("bust")
+    report("Gaussians on the head", int((~body).sum()), "")
+    report("Gaussians on the body", int(body.sum()), "")
     if q.landmark_error is not None:
         report("re-detected landmarks at yaw 0, mean error / inter-ocular", 100 * q.landmark_error, "%", "<= 3")
     centre = head_centre(rec.avatar)

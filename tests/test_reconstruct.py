@@ -117,6 +117,11 @@ def test_open_head_reconstruction(open_head_avatar, astronaut):
     r = out.rgb_uint8()
     q = front_quality(r, img, mask, face.points, detect_face(r, "render").points, face.interocular_px)
     assert q.psnr >= 24.0 and q.ssim >= 0.85 and q.landmark_error <= 0.03, q
+    # the whole person (the face and the coarser body): 16.3 dB measured, the issue's goal is 24
+    from lam_core.metrics import psnr
+    from lam_core.reconstruct.quality import masked_photo
+
+    assert psnr(r / 255.0, masked_photo(img, mask), mask > 0.5) >= 15.8
     # MediaPipe finds the face from +-30 degrees of yaw and +-15 of pitch
     from lam_core.reconstruct.quality import head_centre
 
@@ -157,12 +162,152 @@ def test_the_bust_holds_up_from_every_side(open_head_avatar, astronaut):
     turn.pose[0, 1, 1] = 0.5
     moved = np.linalg.norm(rec.avatar.animate(turn).means[0].numpy() - posed.means[0].numpy(), axis=1)
     assert moved[body].max() < 1e-5 and np.median(moved[~body]) > 0.01
-    # from behind: opaque inside the silhouette
-    back = render_posed(posed, orbit_about_head(rec.camera, head_centre(rec.avatar), 180, 0), backend="cpu")
+    # from behind: opaque inside the silhouette, down to where the bust's lowest band fades out by design
+    behind = orbit_about_head(rec.camera, head_centre(rec.avatar), 180, 0)
+    back = render_posed(posed, behind, backend="cpu")
     alpha = back.alpha.numpy().squeeze()
+    from lam_core.reconstruct.bust import FADE_FACES
+
+    faded = rec.avatar.gaussians.opacities < 0.97
+    assert faded[body].mean() > 0.02 and not faded[~body].any()  # only the body fades
+    y = pts.vertices[:, 1]
+    band = body & (y < y[body].min() + FADE_FACES * np.ptp(y[pts.in_region("face")]))
+    fade_top = behind.project(posed.means[0].numpy()[band])[:, 1].min()
     inside = ndimage.binary_erosion(alpha > 0.5, iterations=3)
+    inside[int(fade_top):] = False
     assert inside.sum() > 0.5 * person.sum()
     assert (alpha[inside] >= 0.99).mean() > 0.98 and alpha[inside].min() > 0.5
+    # and nothing inside the head shows through its back: without the eyeballs, sockets, mouth and teeth the
+    # picture from behind is the same
+    from dataclasses import replace
+
+    from lam_core.gaussians import GaussianAvatar
+
+    inner = np.zeros(pts.n_points, bool)
+    for region in ("eyeball_l", "eyeball_r", "socket_l", "socket_r", "mouth", "teeth_upper", "teeth_lower"):
+        inner |= pts.in_region(region)
+    g = rec.avatar.gaussians
+    hollow = GaussianAvatar(pts, replace(g, opacities=np.where(inner, 0.0, g.opacities).astype(np.float32)))
+    back2 = render_posed(hollow.animate(rec.photo_params), behind, backend="cpu")
+    through = np.abs(back.rgb.numpy() - back2.rgb.numpy()).max(-1)
+    assert through.max() < 0.02, through.max()
+
+
+def test_hair_beyond_the_skull_grows_as_a_volume_behind_the_face(astronaut):
+    """A bun in the photo's silhouette above the head: the back half of the cranium grows up into it, the
+    face and the front of the head stay where the photo put them."""
+    from lam_core.open_head import load_open_head_parts
+    from lam_core.reconstruct.bust import person_silhouette
+    from lam_core.reconstruct.carve import carve_to_silhouette, grow_to_silhouette
+    from lam_core.reconstruct.fit_open_head import fit_open_head
+    from lam_core.rig import Rig
+
+    img, face, mask = astronaut
+    head = load_open_head_parts()
+    fit = fit_open_head(head, face, mask)
+    rig = Rig.from_head_model(head.model, fit.shape)
+    pad = 120  # the photo's head nearly touches its top edge: give the silhouette room above it
+    c = fit.camera
+    cam = Camera(c.width, c.height + pad, c.fx, c.fy, c.cx, c.cy + pad, world_to_camera=c.world_to_camera)
+    sil = np.pad(person_silhouette(mask, face.points), ((pad, 0), (0, 0)))
+
+    def posed(r):
+        with torch.no_grad():
+            return r.deform(fit.params).vertices[0].numpy().astype(np.float64)
+
+    before = posed(rig)
+    uv = cam.project(before[: rig.n_vertices])
+    top = uv[:, 1].min()
+    cx = 0.5 * (uv[:, 0].min() + uv[:, 0].max())
+    bun = sil.copy()
+    yy, xx = np.mgrid[: sil.shape[0], : sil.shape[1]]
+    radius = 0.12 * (uv[:, 1].max() - top)
+    bun |= (xx - cx) ** 2 + (yy - (top - 0.6 * radius)) ** 2 < radius ** 2  # a bun on top of the head
+    grown = grow_to_silhouette(rig, fit.params, cam, bun)
+    after = posed(grown)
+    cranium = rig.regions["cranium"]
+    not_cranium = np.setdiff1d(np.arange(rig.n_vertices), cranium)
+    np.testing.assert_array_equal(after[not_cranium], before[not_cranium])
+    new_top = cam.project(after[cranium])[:, 1].min()
+    assert new_top < top - 0.8 * radius, (top, new_top, radius)  # the outline reaches up into the bun
+    moved = np.linalg.norm(after[cranium] - before[cranium], axis=1) > 1e-4
+    z = cam.project(before[cranium])[:, 2]
+    assert z[moved].min() > np.median(cam.project(before[: rig.n_vertices])[:, 2]) - 1e-3  # behind the face
+    # and with the photo's own silhouette (no bun), grown then carved as the pipeline does, nothing that
+    # moved ends up past it
+    same = carve_to_silhouette(grow_to_silhouette(rig, fit.params, cam, sil), fit.params, cam, sil)
+    uv2 = cam.project(posed(same)[cranium])
+    u, v = np.clip(uv2[:, 0].astype(int), 0, sil.shape[1] - 1), np.clip(uv2[:, 1].astype(int), 0, sil.shape[0] - 1)
+    grew = np.linalg.norm(posed(same)[cranium] - before[cranium], axis=1) > 1e-4
+    assert ndimage_dilate(sil, 2)[v[grew], u[grew]].mean() > 0.98  # as carving alone (the bust test)
+
+
+def ndimage_dilate(a, n):
+    from scipy import ndimage
+
+    return ndimage.binary_dilation(a, iterations=n)
+
+
+def test_the_body_keeps_off_the_backdrop_between_shoulder_lobes_and_fades_at_its_end():
+    """A silhouette row that parts in two lobes: the body's points over the gap are kept out (one-view visual
+    hull); the body's opacity falls smoothly to 0 over its lowest band and is full above it."""
+    from lam_core.reconstruct.bust import FADE_FACES, body_fade, inside_silhouette
+
+    cam = Camera(100, 100, 100.0, 100.0, 50.0, 50.0)
+    mask = np.zeros((100, 100), np.float32)
+    mask[:, 10:40] = 1.0
+    mask[:, 60:90] = 1.0
+    mask[:, 25] = 0.0  # a gap narrower than the edge slack does not part the body
+    pts = np.array([[-0.25, 0.0, 1.0], [0.0, 0.0, 1.0], [0.25, 0.0, 1.0], [0.0, 0.0, 1.3], [-0.245, 0.0, 1.0]])
+    np.testing.assert_array_equal(inside_silhouette(pts, cam, mask), [1.0, 0.0, 1.0, 0.0, 1.0])
+    h = np.linspace(-0.3, 0.0, 31)
+    f = body_fade(h, 0.2)
+    assert f[0] == 0.0 and np.all(np.diff(f) >= 0)
+    assert np.all(f[h >= -0.3 + FADE_FACES * 0.2 + 1e-9] == 1.0) and 0 < f[1] < 0.1
+
+
+def test_the_face_discs_cover_the_skin(open_head_avatar, astronaut):
+    """The face's Gaussians alone, seen from the photo's camera, are opaque between the points: with discs too
+    small for their spacing what lay behind the skin showed through as a fine grid."""
+    from scipy import ndimage
+
+    from lam_core.render import render_gaussians
+
+    img, face, mask = astronaut
+    rec = open_head_avatar
+    cam = rec.camera
+    lo, hi = face.points[:468, :2].min(0), face.points[:468, :2].max(0)
+    half = 0.55 * float((hi - lo).max())
+    x0, y0 = (lo + hi) / 2 - half
+    k = 256 / (2 * half)  # about 2x the photo's scale: the grid showed close up
+    crop = Camera(256, 256, cam.fx * k, cam.fy * k, (cam.cx - x0) * k, (cam.cy - y0) * k,
+                  world_to_camera=cam.world_to_camera)
+    posed = rec.avatar.animate(rec.photo_params)
+    sel = torch.from_numpy(np.flatnonzero(rec.avatar.points.in_region("face")))
+    out = render_gaussians(posed.means[0][sel], posed.quats[0][sel], posed.scales[sel],
+                           torch.ones(len(sel), 3), posed.opacities[sel], crop, backend="cpu")
+    alpha = out.alpha.numpy().squeeze()
+    inside = ndimage.binary_erosion(alpha > 0.5, iterations=4)  # away from the face's edges and eye holes
+    assert inside.sum() > 0.3 * alpha.size
+    # measured: 1st percentile 0.944, 42% at >= 0.99 (discs of 0.5x the spacing: 0.905 and 23%)
+    assert np.percentile(alpha[inside], 1) >= 0.93 and (alpha[inside] >= 0.99).mean() > 0.35
+
+
+def test_refinement_keeps_the_teeth_the_photos_colour(open_head_avatar, astronaut):
+    """The teeth the photo shows keep the photo's colour there: render-and-correct leaves alone the Gaussians
+    the render hides (teeth behind the lips), whose residuals once piled up into reddish dots on the teeth."""
+    from lam_core.reconstruct.colour import bilinear
+
+    img, face, mask = astronaut
+    rec = open_head_avatar
+    pts = rec.avatar.points
+    teeth = (pts.in_region("teeth_upper") | pts.in_region("teeth_lower")) & rec.seen
+    assert teeth.sum() > 20  # the smile shows the upper teeth
+    uv = rec.camera.project(rec.avatar.animate(rec.photo_params).means[0].numpy().astype(np.float64))
+    colours = rec.avatar.gaussians.colors[teeth]
+    dev = np.abs(colours - bilinear(img / 255.0, uv[teeth, 0], uv[teeth, 1])).max(1)
+    assert dev.mean() < 0.06 and np.percentile(dev, 95) < 0.2, (dev.mean(), np.percentile(dev, 95))
+    assert colours[:, 1].min() > 0.35  # no dark red dots
 
 
 def test_canonical_avatar_closes_an_open_mouth(astronaut):

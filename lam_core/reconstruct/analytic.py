@@ -16,14 +16,20 @@ from ..gaussians import GaussianAvatar, Gaussians
 from ..params import FrameParams
 from ..rig import Rig, RigPoints
 from ..camera import Camera
-from .bust import add_bust, carry_colours, person_silhouette
-from .carve import carve_to_silhouette
+from .bust import add_bust, body_fade, inside_silhouette, carry_colours, person_silhouette
+from .carve import carve_to_silhouette, grow_to_silhouette
 from .colour import bilinear, photo_colours
 from .surface import surface_discs
 
 OPACITY = 0.98
-TANGENT_SCALE = 0.5  # disc size / point spacing: covers the surface at 3x zoom, little blur (measured on the example photo)
+# disc size / point spacing. At 0.5, 77% of the face's pixels (2x the photo's scale) stayed below alpha 0.99 and
+# what lay behind the skin showed through as a fine grid; 0.6 closes it better but blurs the face below SSIM 0.85
+TANGENT_SCALE = 0.55
+BACK_TANGENT_SCALE = 0.9  # the same on the back, turned away from the photo's camera ...
+BACK_FACING = 0.3         # ... by more than this cosine
 REFINE_STEPS = 2
+HIDDEN_REGIONS = ("teeth_upper", "teeth_lower", "mouth")  # behind the lips: refined only where the render shows them
+HIDDEN_DEPTH_M = 0.001  # ... i.e. no more than this behind the rendered depth at their pixel
 FACE_MASK_MARGIN_PX = 3.0
 CRANIUM_MASK_MARGIN_PX = 10.0
 FIXED_COLOURS = {"mouth": (0.16, 0.06, 0.06), "teeth_upper": (0.86, 0.83, 0.76), "teeth_lower": (0.86, 0.83, 0.76)}
@@ -62,10 +68,23 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     for region, colour in FIXED_COLOURS.items():
         sel = points.in_region(region) & ~seen
         colours[sel] = colour
+    # the back, turned away from the photo, has no detail to blur: there the discs overlap more, so the shell
+    # is opaque and nothing inside the head (eyeballs, mouth) shows through it. (Only the skull and the body:
+    # not at the outline, where wider discs would spread past the silhouette, nor inside the face.)
+    to_cam = camera.position - posed
+    away = (posed_normals * to_cam).sum(1) < -BACK_FACING * np.linalg.norm(to_cam, axis=1)
+    scales = scales.copy()
+    shell = points.in_region("cranium") | points.in_region("bust")
+    scales[away & ~seen & shell, :2] *= BACK_TANGENT_SCALE / TANGENT_SCALE
+    opacities = np.full(points.n_points, OPACITY)
+    if body.any():
+        face_y = rest[points.in_region("face"), 1]
+        opacities[body] *= body_fade(rest[body, 1], float(np.ptp(face_y)) if len(face_y) else 0.0) \
+            * inside_silhouette(posed[body], camera, mask)
     g = Gaussians(
         offsets=np.zeros((points.n_points, 3), np.float32),
         colors=colours.astype(np.float32),
-        opacities=np.full(points.n_points, OPACITY, np.float32),
+        opacities=opacities.astype(np.float32),
         scales=scales.astype(np.float32),
         rotations=rotations.astype(np.float32),
     )
@@ -90,7 +109,7 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
     The render is the photo resampled through overlapping splats, i.e. blurred; each step renders, takes the
     photo-minus-render residual at every seen Gaussian's pixel and adds it to its colour (a Landweber step of
     the linear least-squares problem "render(colours) = photo"). Only the crop holding the seen Gaussians is
-    rendered.
+    rendered. Inside the mouth only the Gaussians the render shows (not hidden behind the lips) are corrected.
     """
     from ..render import render_gaussians
     from ..rotations import quaternion_to_matrix
@@ -106,13 +125,27 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
     normals = quaternion_to_matrix(posed.quats[0])[:, :, 2].numpy()
     facing = (normals * (camera.position - means)).sum(1) > -0.3 * np.linalg.norm(camera.position - means, axis=1)
     keep = torch.from_numpy(np.flatnonzero(facing))
-    for _ in range(REFINE_STEPS if steps is None else steps):
+    target = photo[y0:y0 + crop.height, x0:x0 + crop.width]
+    ids, u, v = np.flatnonzero(seen), uvz[seen, 0] - x0, uvz[seen, 1] - y0
+    for step in range(REFINE_STEPS if steps is None else steps):
         out = render_gaussians(posed.means[0][keep], posed.quats[0][keep], posed.scales[keep],
                                torch.from_numpy(np.clip(colours[keep.numpy()], 0, 1).astype(np.float32)),
-                               posed.opacities[keep], crop, backend="cpu").rgb.numpy().astype(np.float64)
-        target = photo[y0:y0 + crop.height, x0:x0 + crop.width]
-        resid = bilinear(target - out, uvz[seen, 0] - x0, uvz[seen, 1] - y0)
-        colours[seen] += resid
+                               posed.opacities[keep], crop, backend="cpu")
+        if step == 0:
+            # the inside of the mouth lies behind the lips, and the teeth's edges pile up on a line of pixels:
+            # there a residual the Gaussian cannot change (hidden, or sharing its pixel with many) would pile up,
+            # step after step, into a wrong colour (reddish dots on the teeth once the jaw opens). Correct only
+            # the inside Gaussians the render shows, each by its share of its pixel.
+            inner = np.zeros(len(ids), bool)
+            for region in HIDDEN_REGIONS:
+                inner |= avatar.points.in_region(region)[ids]
+            drawn = bilinear(out.depth.numpy().astype(np.float64)[..., None], u, v)[:, 0]
+            keep_id = ~inner | (uvz[ids, 2] <= drawn + HIDDEN_DEPTH_M)
+            ids, u, v, inner = ids[keep_id], u[keep_id], v[keep_id], inner[keep_id]
+            pixel = np.clip(v.astype(int), 0, crop.height - 1) * crop.width + np.clip(u.astype(int), 0, crop.width - 1)
+            crowd = np.bincount(pixel[inner], minlength=crop.width * crop.height)[pixel]
+            share = np.where(inner, 1.0 / np.maximum(crowd, 1), 1.0)
+        colours[ids] += share[:, None] * bilinear(target - out.rgb.numpy().astype(np.float64), u, v)
     return GaussianAvatar(avatar.points, replace(g, colors=np.clip(colours, 0, 1).astype(np.float32)))
 
 
@@ -148,7 +181,9 @@ def reconstruct(rgb: np.ndarray, face, mask: np.ndarray, head=None, levels: int 
     with timer("bust"):
         rig = Rig.from_head_model(model, fit.shape)
         if bust and not is_flame:  # a FLAME head keeps FLAME's exact layout (5,023 vertices, 20,018 points)
-            rig = carve_to_silhouette(rig, fit.params, fit.camera, person_silhouette(mask, face.points))
+            sil = person_silhouette(mask, face.points)
+            rig = grow_to_silhouette(rig, fit.params, fit.camera, sil)
+            rig = carve_to_silhouette(rig, fit.params, fit.camera, sil)
             rig = add_bust(rig, fit.params, fit.camera, mask, face.points, face.height_px)
     with timer("subdivide"):
         points = rig.subdivide(levels)

@@ -24,6 +24,8 @@ DEPTH_SLOPE = 0.45          # beyond that, each extra metre of half-width adds t
 BACK_COARSENESS = 2.5       # point spacing on the back / on the front
 BASE_VERTICES = 1500        # the bust's share of the base mesh (before subdivision)
 MAX_DROP_FACES = 4.0        # the bust ends this many face heights (chin to brow) below the chin at most
+FADE_FACES = 0.3            # the bust fades out over its lowest 0.3 face heights (the face region, chin to hairline)
+EDGE_SLACK_PX = 3            # the body keeps out of silhouette gaps wider than twice this
 CHIN = 152                  # MediaPipe landmark at the bottom of the chin
 ROOT = 0
 
@@ -151,6 +153,28 @@ def add_bust(rig: Rig, params: FrameParams, camera: Camera, mask: np.ndarray, fa
         posedirs=np.concatenate([rig.posedirs, np.zeros((n,) + rig.posedirs.shape[1:], rig.posedirs.dtype)]),
         regions=regions,
     )
+
+
+def body_fade(heights: np.ndarray, face_height: float) -> np.ndarray:
+    """Opacity factors in [0, 1] for the body's points at ``heights`` (metres, up): 1 down to FADE_FACES
+    face heights above the body's lowest ring, then a smooth fall to 0 there, so the bust ends softly (as
+    LAM's avatars do) instead of in a hard, capped cut."""
+    lo = float(heights.min())
+    t = np.clip((heights - lo) / max(FADE_FACES * face_height, 1e-6), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def inside_silhouette(posed: np.ndarray, camera: Camera, mask: np.ndarray) -> np.ndarray:
+    """(N,) 0/1: whether each of the body's points, posed as in the photo, projects onto the person. A ring
+    spans its row's outermost pixels; where the row's silhouette parts (two shoulder lobes with backdrop
+    between them) the points in the gap are kept out, front and back: nothing of a true body can project
+    off the person in the photo (the one-view visual hull)."""
+    from .colour import bilinear
+
+    # a ring's outermost points lie on the silhouette's very edge: only gaps wider than a few pixels count
+    near = ndimage.grey_dilation(np.asarray(mask, np.float64), size=2 * EDGE_SLACK_PX + 1)
+    uvz = camera.project(posed)
+    return (bilinear(near[..., None], uvz[:, 0], uvz[:, 1])[:, 0] >= 0.5).astype(float)
 
 
 def carry_colours(heights: np.ndarray, colours: np.ndarray, seen: np.ndarray, step: float = 0.01) -> np.ndarray:

@@ -1,4 +1,14 @@
-"""The cranium inside the person's silhouette: where the head model's guess at the hair's volume projects
+"""The cranium fitted to the person's silhouette.
+
+Growing (``grow_to_silhouette``): where the photo shows the person's hair beyond the cranium's outline (a bun,
+a mass of hair), the cranium's outline is pushed out to the silhouette's edge: in the photo, around the head's
+projected centre, each direction above the ears has the silhouette's first edge and the cranium's outline; the
+cranium's vertices in that direction move outward, in proportion to how near its outline they project (the
+crown moves most, the forehead and the back, which project well inside, hardly at all), and only behind the
+head's middle (a bun sits on the crown or the back, not on the forehead the photo sees). So hair beyond the
+skull becomes a volume with depth, not a colour on the skull's shell.
+
+Carving (``carve_to_silhouette``): where the head model's guess at the hair's volume projects
 outside the photo's silhouette, it is pulled in (parallel to the image plane, towards the head's axis) until
 it projects onto the silhouette's edge; depth is kept. Seen from the photo's camera the head then never
 bulges past the person, and from the sides its outline follows the silhouette's.
@@ -14,6 +24,81 @@ from ..camera import Camera
 from ..params import FrameParams
 from ..rig import Rig
 from .colour import bilinear
+
+
+ANGLE_BINS = 180          # directions around the head's projected centre
+GROW_MAX = 1.8            # the outline grows at most this factor in any direction
+BACK_RAMP = 0.25          # growth ramps in over this share of the head's depth behind its middle
+GROW_SHARPNESS = 6.0      # the share of the growth a vertex takes: (its radius / the outline's) ** this
+
+
+def _first_exit(sil: np.ndarray, centre: np.ndarray, angles: np.ndarray, r_max: float) -> np.ndarray:
+    """For each direction, the distance (px) from ``centre`` along it to the silhouette's first edge."""
+    steps = np.arange(0.0, r_max, 0.5)
+    u = centre[0] + np.cos(angles)[:, None] * steps
+    v = centre[1] + np.sin(angles)[:, None] * steps
+    h, w = sil.shape
+    inside = (u >= 0) & (u < w) & (v >= 0) & (v < h)
+    on = np.zeros_like(inside)
+    on[inside] = sil[v[inside].astype(int), u[inside].astype(int)]
+    off = ~on
+    off[:, 0] = False
+    first = np.where(off.any(1), off.argmax(1), len(steps) - 1)
+    return steps[first]
+
+
+def grow_to_silhouette(rig: Rig, params: FrameParams, camera: Camera, sil: np.ndarray,
+                       region: str = "cranium") -> Rig:
+    """``rig`` with the outline of ``region`` pushed out, above the ears, to the photo's silhouette."""
+    from dataclasses import replace
+
+    ids = rig.regions.get(region)
+    if ids is None or len(ids) == 0 or not sil.any():
+        return rig
+    with torch.no_grad():
+        sk = rig.deform(params)
+    posed = sk.vertices[0].numpy().astype(np.float64)
+    uvz = camera.project(posed[ids])
+    # the head's projected centre: the middle of the whole head's projection (face and cranium)
+    head = camera.project(posed[: rig.n_vertices])
+    centre = 0.5 * (head[:, :2].min(0) + head[:, :2].max(0))
+    rel = uvz[:, :2] - centre
+    r = np.linalg.norm(rel, axis=1)
+    ang = np.arctan2(rel[:, 1], rel[:, 0])
+    bins = ((ang + np.pi) / (2 * np.pi) * ANGLE_BINS).astype(int) % ANGLE_BINS
+    centres = (np.arange(ANGLE_BINS) + 0.5) / ANGLE_BINS * 2 * np.pi - np.pi
+    # hair the photo shows beyond the skull lies behind what it sees of the head (a bun sits on the crown or
+    # the back, not on the forehead): the back half of the head grows, to its own outline's reach
+    z_front, z_back = head[:, 2].min(), head[:, 2].max()
+    back = ((uvz[:, 2] - 0.5 * (z_front + z_back)) / max(BACK_RAMP * (z_back - z_front), 1e-9)).clip(0, 1)
+    back = back * back * (3 - 2 * back)
+    outline = np.zeros(ANGLE_BINS)
+    np.maximum.at(outline, bins, np.where(back > 0.5, r, 0.0))
+    reach = _first_exit(sil, centre, centres, GROW_MAX * max(outline.max(), 1.0))
+    # above the ears only (image v grows downwards: upward directions have sin < 0); elsewhere the neck,
+    # shoulders and the body's own silhouette take over
+    upward = np.sin(centres) < -0.2
+    ratio = np.where(upward & (outline > 0), reach / np.maximum(outline, 1e-9), 1.0)
+    ratio = np.clip(ratio, 1.0, GROW_MAX)
+    # smooth across directions (circular), so a vertex between two bins never tears the surface
+    k = np.exp(-0.5 * (np.arange(-6, 7) / 2.0) ** 2)
+    k /= k.sum()
+    ratio = np.convolve(np.concatenate([ratio[-6:], ratio, ratio[:6]]), k, mode="same")[6:-6]
+    ratio = np.maximum(ratio, 1.0)
+    share = back * (r / np.maximum(outline[bins], 1e-9)).clip(0, 1) ** GROW_SHARPNESS
+    grow_px = (ratio[bins] - 1.0) * r * share
+    if not (grow_px > 0.5).any():
+        return rig
+    unit = rel / np.maximum(r, 1e-9)[:, None]
+    rmat = camera.world_to_camera[:3, :3]
+    metres = grow_px * uvz[:, 2] / camera.fx
+    delta_world = (unit[:, :1] * rmat[0] + unit[:, 1:] * rmat[1]) * metres[:, None]
+    w = torch.from_numpy(rig.lbs_weights[ids].astype(np.float32))
+    t = (w @ sk.transforms[0, :, :3, :3].reshape(-1, 9)).reshape(-1, 3, 3).numpy().astype(np.float64)
+    delta_rest = np.einsum("nji,nj->ni", t, delta_world)
+    vertices = rig.vertices.astype(np.float64).copy()
+    vertices[ids] += delta_rest
+    return replace(rig, vertices=vertices.astype(rig.vertices.dtype))
 
 
 def carve_to_silhouette(rig: Rig, params: FrameParams, camera: Camera, sil: np.ndarray,
