@@ -50,14 +50,25 @@ def _first_exit(sil: np.ndarray, centre: np.ndarray, angles: np.ndarray, r_max: 
 def grow_to_silhouette(rig: Rig, params: FrameParams, camera: Camera, sil: np.ndarray,
                        region: str = "cranium") -> Rig:
     """``rig`` with the outline of ``region`` pushed out, above the ears, to the photo's silhouette."""
-    from dataclasses import replace
+    return _on_region(_grow, rig, params, camera, sil, region)
 
+
+def carve_to_silhouette(rig: Rig, params: FrameParams, camera: Camera, sil: np.ndarray,
+                        region: str = "cranium") -> Rig:
+    """``rig`` with the vertices of ``region`` that project outside ``sil`` (H, W bool) moved onto it."""
+    return _on_region(_carve, rig, params, camera, sil, region)
+
+
+def _on_region(step, rig: Rig, params: FrameParams, camera: Camera, sil: np.ndarray, region: str) -> Rig:
     ids = rig.regions.get(region)
     if ids is None or len(ids) == 0 or not sil.any():
         return rig
     with torch.no_grad():
         sk = rig.deform(params)
-    posed = sk.vertices[0].numpy().astype(np.float64)
+    return step(rig, sk, ids, sk.vertices[0].numpy().astype(np.float64), camera, sil)
+
+
+def _grow(rig: Rig, sk, ids: np.ndarray, posed: np.ndarray, camera: Camera, sil: np.ndarray) -> Rig:
     uvz = camera.project(posed[ids])
     # the head's projected centre: the middle of the whole head's projection (face and cranium)
     head = camera.project(posed[: rig.n_vertices])
@@ -89,29 +100,11 @@ def grow_to_silhouette(rig: Rig, params: FrameParams, camera: Camera, sil: np.nd
     grow_px = (ratio[bins] - 1.0) * r * share
     if not (grow_px > 0.5).any():
         return rig
-    unit = rel / np.maximum(r, 1e-9)[:, None]
-    rmat = camera.world_to_camera[:3, :3]
-    metres = grow_px * uvz[:, 2] / camera.fx
-    delta_world = (unit[:, :1] * rmat[0] + unit[:, 1:] * rmat[1]) * metres[:, None]
-    w = torch.from_numpy(rig.lbs_weights[ids].astype(np.float32))
-    t = (w @ sk.transforms[0, :, :3, :3].reshape(-1, 9)).reshape(-1, 3, 3).numpy().astype(np.float64)
-    delta_rest = np.einsum("nji,nj->ni", t, delta_world)
-    vertices = rig.vertices.astype(np.float64).copy()
-    vertices[ids] += delta_rest
-    return replace(rig, vertices=vertices.astype(rig.vertices.dtype))
+    return _shift(rig, sk, ids, camera, rel / np.maximum(r, 1e-9)[:, None], grow_px, uvz[:, 2])
 
 
-def carve_to_silhouette(rig: Rig, params: FrameParams, camera: Camera, sil: np.ndarray,
-                        region: str = "cranium") -> Rig:
-    """``rig`` with the vertices of ``region`` that project outside ``sil`` (H, W bool) moved onto it."""
-    from dataclasses import replace
-
-    ids = rig.regions.get(region)
-    if ids is None or len(ids) == 0 or not sil.any():
-        return rig
-    with torch.no_grad():
-        sk = rig.deform(params)
-    posed = sk.vertices[0].numpy().astype(np.float64)[ids]
+def _carve(rig: Rig, sk, ids: np.ndarray, posed: np.ndarray, camera: Camera, sil: np.ndarray) -> Rig:
+    posed = posed[ids]
     uvz = camera.project(posed)
     outside = ndimage.distance_transform_edt(~sil)  # pixels to the silhouette, 0 inside
     d = bilinear(outside[..., None], uvz[:, 0], uvz[:, 1])[:, 0]
@@ -121,10 +114,19 @@ def carve_to_silhouette(rig: Rig, params: FrameParams, camera: Camera, sil: np.n
     centre = camera.project(posed.mean(0, keepdims=True))[0, :2]
     to_c = centre - uvz[:, :2]
     to_c /= np.linalg.norm(to_c, axis=1, keepdims=True).clip(1e-9)
+    return _shift(rig, sk, ids, camera, to_c, np.where(move, d + 0.5, 0.0), uvz[:, 2])
+
+
+def _shift(rig: Rig, sk, ids: np.ndarray, camera: Camera, unit: np.ndarray, px: np.ndarray,
+           depth: np.ndarray) -> Rig:
+    """``rig`` with vertices ``ids``, posed as ``sk``, moved ``px`` pixels along image directions ``unit``
+    (N, 2), parallel to the image plane at their ``depth``; the move is carried back to the rest frame
+    through each vertex's blended joint rotation."""
+    from dataclasses import replace
+
     r = camera.world_to_camera[:3, :3]
-    metres = np.where(move, d + 0.5, 0.0) * uvz[:, 2] / camera.fx
-    delta_world = (to_c[:, :1] * r[0] + to_c[:, 1:] * r[1]) * metres[:, None]
-    # back into the rest frame through each vertex's blended joint rotation
+    metres = px * depth / camera.fx
+    delta_world = (unit[:, :1] * r[0] + unit[:, 1:] * r[1]) * metres[:, None]
     w = torch.from_numpy(rig.lbs_weights[ids].astype(np.float32))
     t = (w @ sk.transforms[0, :, :3, :3].reshape(-1, 9)).reshape(-1, 3, 3).numpy().astype(np.float64)
     delta_rest = np.einsum("nji,nj->ni", t, delta_world)  # R^T (rotations: inverse = transpose)
