@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Callable, Sequence
 
 from lam_core.errors import LamError
@@ -24,6 +25,14 @@ EXIT_INTERRUPTED = 130
 
 class UsageError(LamError):
     """Bad command-line values."""
+
+
+def output_path(text: str, kinds: Sequence[str]) -> Path:
+    """The output path ``text``, refused in one line unless its extension is one of ``kinds``."""
+    out = Path(text)
+    if out.suffix.lower() not in kinds:
+        raise UsageError(f"output {out}: unknown extension {out.suffix or '(none)'!r} (expected {' or '.join(kinds)})")
+    return out
 
 
 class ToolParser(argparse.ArgumentParser):

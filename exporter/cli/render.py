@@ -11,7 +11,6 @@ import argparse
 import math
 import os
 import sys
-from pathlib import Path
 from typing import Sequence
 
 from lam_core.motion import load_motion
@@ -19,7 +18,7 @@ from lam_core.render import BACKENDS
 
 from ..avatar_io import load_avatar
 from ..render_avatar import render_still, render_video
-from . import ToolParser, UsageError, add_version, entry_point
+from . import ToolParser, UsageError, add_version, entry_point, output_path
 
 OUTPUTS = (".png", ".mp4")
 
@@ -73,10 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    out = Path(args.output)
+    out = output_path(args.output, OUTPUTS)
     kind = out.suffix.lower()
-    if kind not in OUTPUTS:
-        raise UsageError(f"output {out}: unknown extension {out.suffix or '(none)'!r} (expected .png or .mp4)")
     if not out.parent.is_dir():
         raise UsageError(f"cannot write {out}: directory {out.parent} does not exist")
     if not os.access(out.parent, os.W_OK):

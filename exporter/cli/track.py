@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Sequence
 
 from lam_core.atomic import check_writable
 from lam_core.motion import MAX_JSON_BYTES, save_motion
 
 from ..video_track import MAX_TRACK_SIDE, parse_window, track
-from . import ToolParser, UsageError, add_version, entry_point
+from . import ToolParser, UsageError, add_version, entry_point, output_path
 
 OUTPUTS = (".json", ".npz")
 
@@ -44,9 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    out = Path(args.output)
-    if out.suffix.lower() not in OUTPUTS:
-        raise UsageError(f"output {out}: unknown extension {out.suffix or '(none)'!r} (expected .json or .npz)")
+    out = output_path(args.output, OUTPUTS)
     check_writable(out)
     if not 64 <= args.max_side <= 8192:
         raise UsageError(f"--max-side {args.max_side}: expected 64..8192 pixels")
