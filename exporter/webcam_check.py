@@ -89,7 +89,7 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def _yaw(aa: np.ndarray) -> np.ndarray:
+def yaw_of(aa: np.ndarray) -> np.ndarray:
     """Yaw (rotation about y) of axis-angle rotations (N, 3): the angle of the rotated forward vector."""
     from lam_core.rotations import axis_angle_to_matrix
     import torch
@@ -117,7 +117,7 @@ def analyse(entries: list[dict], motion: Motion, tracking_seconds: float, tracke
     truth_blink = motion.channels[tags, 0].astype(np.float64)
     jaw_j, head_j = JOINT_NAMES.index("jaw"), JOINT_NAMES.index("global")
     jaw, jaw_t = pose[:, jaw_j, 0], truth_pose[:, jaw_j, 0]
-    yaw, yaw_t = _yaw(pose[:, head_j]), _yaw(truth_pose[:, head_j])
+    yaw, yaw_t = yaw_of(pose[:, head_j]), yaw_of(truth_pose[:, head_j])
     gain = float(np.dot(yaw, yaw_t) / max(np.dot(yaw_t, yaw_t), 1e-12))
     jaw_gain = float(np.dot(jaw, jaw_t) / max(np.dot(jaw_t, jaw_t), 1e-12))
     # passes of the clip: the tag wraps around

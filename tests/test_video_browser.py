@@ -26,7 +26,7 @@ from exporter.browser import chromium, serve_in_thread
 from exporter.cli import run
 from exporter.cli.track import main as track_main
 from exporter.server import create_app, face_mesh_dir
-from exporter.webcam_check import _yaw, open_webcam_page
+from exporter.webcam_check import open_webcam_page, yaw_of
 from exporter.webcam_clip import JAW_PEAK, SEGMENTS, YAW_PEAK
 from lam_core import load_motion
 
@@ -84,7 +84,7 @@ def test_use_video_follows_like_lam_track(performance_video, playwright_instance
     ref_pose = ref.pose[tags].astype(np.float64)
     ref_blink = ref.channels[tags][:, [ref.channel_names.index(n) for n in ("eyeBlinkLeft", "eyeBlinkRight")]].mean(1)
     jaw_rms = float(np.sqrt(np.mean((pose[:, 2, 0] - ref_pose[:, 2, 0]) ** 2)))
-    yaw_rms = float(np.degrees(np.sqrt(np.mean((_yaw(pose[:, 0]) - _yaw(ref_pose[:, 0])) ** 2))))
+    yaw_rms = float(np.degrees(np.sqrt(np.mean((yaw_of(pose[:, 0]) - yaw_of(ref_pose[:, 0])) ** 2))))
     closed = ref_blink > 0.5
     print(f"page vs lam-track over {len(rows)} frames ({len(set(tags))} distinct of {ref.n_frames}, {GL}): "
           f"jaw RMS {jaw_rms:.4f} rad, yaw RMS {yaw_rms:.2f} deg, "
