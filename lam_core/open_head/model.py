@@ -55,6 +55,11 @@ def _to_model(a: OpenHeadArrays) -> HeadModel:
     )
 
 
+def forget_loaded() -> None:
+    """Drop the heads this process has loaded, so the next load reads the cache file again."""
+    _memo.clear()
+
+
 def load_open_head_parts(cache_dir: str | Path | None = None, rebuild: bool = False) -> OpenHead:
     """The open head with its extras; builds it into the cache on first use (a few seconds)."""
     blob, where = metadata_bytes()
