@@ -176,7 +176,7 @@ def test_the_bust_holds_up_from_every_side(open_head_avatar, astronaut):
     inside = ndimage.binary_erosion(alpha > 0.5, iterations=3)
     inside[int(fade_top):] = False
     assert inside.sum() > 0.5 * person.sum()
-    assert (alpha[inside] >= 0.99).mean() > 0.98 and alpha[inside].min() > 0.5
+    assert (alpha[inside] >= 0.99).mean() > 0.99 and alpha[inside].min() > 0.5  # 0.997 here: only edge pixels are soft
     # and nothing inside the head shows through its back: without the eyeballs, sockets, mouth and teeth the
     # picture from behind is the same
     from dataclasses import replace
@@ -308,6 +308,24 @@ def test_refinement_keeps_the_teeth_the_photos_colour(open_head_avatar, astronau
     dev = np.abs(colours - bilinear(img / 255.0, uv[teeth, 0], uv[teeth, 1])).max(1)
     assert dev.mean() < 0.06 and np.percentile(dev, 95) < 0.2, (dev.mean(), np.percentile(dev, 95))
     assert colours[:, 1].min() > 0.35  # no dark red dots
+
+
+def test_no_seam_where_the_photo_stops_seeing_the_face(open_head_avatar):
+    """Points the photo does not see next to ones it does (the side of the nose, the fold under it) take their
+    neighbours' colours, not their mirror image's (lit from the other side): the colour step across the
+    seen/unseen boundary of the face stays near the step between seen neighbours (2.6x before; 1.8x now)."""
+    rec = open_head_avatar
+    pts, seen = rec.avatar.points, rec.seen
+    col = rec.avatar.gaussians.colors.astype(np.float64)
+    face = pts.in_region("face")
+    f = pts.faces
+    e = np.unique(np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), 1), axis=0)
+    e = e[face[e[:, 0]] & face[e[:, 1]]]
+    step = np.abs(col[e[:, 0]] - col[e[:, 1]]).max(1)
+    boundary = seen[e[:, 0]] != seen[e[:, 1]]
+    inside = seen[e[:, 0]] & seen[e[:, 1]]
+    assert boundary.sum() > 100
+    assert step[boundary].mean() < 2.2 * step[inside].mean(), (step[boundary].mean(), step[inside].mean())
 
 
 def test_canonical_avatar_closes_an_open_mouth(astronaut):

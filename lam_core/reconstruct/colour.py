@@ -2,9 +2,9 @@
 
 Points are projected with the photo camera; a coarse z-buffer of the points themselves decides visibility
 (a point is seen if nothing in its cell is clearly in front of it and it faces the camera); seen points
-inside the person mask take the photo's colour (bilinear). Unseen points take the colour of their mirror
-image across the face's symmetry plane when that one was seen, and the rest is filled smoothly over the
-mesh (harmonic interpolation: each unknown colour is the mean of its neighbours).
+inside the person mask take the photo's colour (bilinear). Unseen points more than a few mesh edges from a
+seen one take the colour of their mirror image across the face's symmetry plane when that one was seen, and
+the rest is filled smoothly over the mesh (harmonic interpolation: each unknown colour is the mean of its neighbours).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ..camera import Camera
 
 MIN_FACING = 0.25      # cosine between normal and the direction to the camera for a point to count as seen
 DEPTH_TOLERANCE = 0.006  # metres behind the nearest point of its cell a point may lie and still be seen
+NEAR_HOPS = 3            # unseen points this many mesh edges from a seen one are filled, not mirrored
 MASK_MARGIN_PX = 3.0     # seen points must lie this far inside the person mask (its edge is soft and coarse)
 
 
@@ -57,6 +58,18 @@ def mirror_index(points: np.ndarray) -> np.ndarray:
     """For each point, the nearest point to its mirror image across x = 0 (the head's symmetry plane)."""
     mirrored = points * np.array([-1.0, 1.0, 1.0])
     return cKDTree(points).query(mirrored)[1]
+
+
+def near(selected: np.ndarray, faces: np.ndarray, hops: int) -> np.ndarray:
+    """(N,) bool: points within ``hops`` mesh edges of a ``selected`` one."""
+    n = len(selected)
+    e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    adj = sp.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
+    adj = adj + adj.T
+    out = selected.copy()
+    for _ in range(hops):
+        out = out | (adj @ out.astype(np.float64) > 0)
+    return out
 
 
 def mesh_laplacian(n: int, faces: np.ndarray) -> sp.csr_matrix:
@@ -105,7 +118,9 @@ def photo_colours(points: np.ndarray, normals: np.ndarray, faces: np.ndarray, ca
     colours = np.zeros((len(points), 3))
     colours[seen] = bilinear(image, uvz[seen, 0], uvz[seen, 1])
     mirror = mirror_index(canonical)
-    from_mirror = ~seen & seen[mirror]
+    # a thin unseen band between seen points (the side of the nose, the fold under it) is filled from its
+    # own neighbours; the mirror image, lit from the other side, would draw a seam along it
+    from_mirror = ~seen & seen[mirror] & ~near(seen, faces, NEAR_HOPS)
     colours[from_mirror] = colours[mirror[from_mirror]]
     known = seen | from_mirror
     return np.clip(harmonic_fill(colours, known, faces, np.asarray(default)), 0, 1), seen
