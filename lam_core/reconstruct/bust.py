@@ -21,6 +21,7 @@ from ..rig import Rig
 
 NECK_RADIUS = 0.06          # metres: narrower parts of the silhouette are round (a neck)
 DEPTH_SLOPE = 0.45          # beyond that, each extra metre of half-width adds this much half-depth
+MAX_HALF_DEPTH = 0.13       # ... up to an adult chest's (26 cm deep): arms and held things widen a row, not the torso
 BACK_COARSENESS = 2.5       # point spacing on the back / on the front
 BASE_VERTICES = 1500        # the bust's share of the base mesh (before subdivision)
 MAX_DROP_FACES = 4.0        # the bust ends this many face heights (chin to brow) below the chin at most
@@ -31,7 +32,8 @@ ROOT = 0
 
 
 def _half_depth(half_width: np.ndarray) -> np.ndarray:
-    return np.where(half_width <= NECK_RADIUS, half_width, NECK_RADIUS + DEPTH_SLOPE * (half_width - NECK_RADIUS))
+    deep = np.where(half_width <= NECK_RADIUS, half_width, NECK_RADIUS + DEPTH_SLOPE * (half_width - NECK_RADIUS))
+    return np.minimum(deep, MAX_HALF_DEPTH)
 
 
 def _rows(sil: np.ndarray, v0: float, v1: float, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
