@@ -60,12 +60,16 @@ def mirror_index(points: np.ndarray) -> np.ndarray:
     return cKDTree(points).query(mirrored)[1]
 
 
+def mesh_adjacency(n: int, faces: np.ndarray) -> sp.csr_matrix:
+    """(n, n) 0/1: which points share a mesh edge."""
+    e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    a = sp.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
+    return ((a + a.T) > 0).astype(np.float64)
+
+
 def near(selected: np.ndarray, faces: np.ndarray, hops: int) -> np.ndarray:
     """(N,) bool: points within ``hops`` mesh edges of a ``selected`` one."""
-    n = len(selected)
-    e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    adj = sp.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
-    adj = adj + adj.T
+    adj = mesh_adjacency(len(selected), faces)
     out = selected.copy()
     for _ in range(hops):
         out = out | (adj @ out.astype(np.float64) > 0)
@@ -73,9 +77,7 @@ def near(selected: np.ndarray, faces: np.ndarray, hops: int) -> np.ndarray:
 
 
 def mesh_laplacian(n: int, faces: np.ndarray) -> sp.csr_matrix:
-    e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    a = sp.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
-    a = ((a + a.T) > 0).astype(np.float64)
+    a = mesh_adjacency(n, faces)
     return (sp.diags(np.asarray(a.sum(1)).ravel()) - a).tocsr()
 
 
