@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -74,6 +75,13 @@ def corrected(v: Tensor, rotations: Tensor, posedirs: Tensor | None) -> Tensor:
     if posedirs is None or posedirs.shape[-1] == 0:
         return v
     return v + blend(posedirs, pose_feature(rotations))
+
+
+def blended_rotations(weights: np.ndarray, rotations: Tensor) -> np.ndarray:
+    """Each point's skinning-weighted blend of its joints' rotations (not re-orthonormalised, as LBS applies
+    it): weights (V, J) and rotations (J, 3, 3) posed joint rotations -> (V, 3, 3) float64 numpy."""
+    r = torch.as_tensor(rotations).reshape(rotations.shape[0], 9).to(torch.float64)
+    return (torch.as_tensor(weights, dtype=torch.float64) @ r).reshape(-1, 3, 3).numpy()
 
 
 def skin(

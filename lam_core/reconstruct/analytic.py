@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ..gaussians import GaussianAvatar, Gaussians
+from ..lbs import blended_rotations
 from ..params import FrameParams
 from ..rig import Rig, RigPoints
 from ..camera import Camera
@@ -55,8 +56,8 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
         sk = points.deform(params)
     posed = sk.vertices[0].numpy().astype(np.float64)
     # normals turn with the points' blended joint rotation (the jaw, for the photo's pose)
-    t = (torch.from_numpy(points.lbs_weights) @ sk.transforms[0, :, :3, :3].reshape(-1, 9)).reshape(-1, 3, 3)
-    posed_normals = np.einsum("nij,nj->ni", t.numpy().astype(np.float64), normals)
+    t = blended_rotations(points.lbs_weights, sk.rotations[0])
+    posed_normals = np.einsum("nij,nj->ni", t, normals)
     # the head model's cranium is a guess at the hair's volume: near the silhouette it may bulge past the
     # person, where the soft, coarse mask still says "person"; keep it further from the mask's edge
     margin = np.where(points.in_region("cranium"), CRANIUM_MASK_MARGIN_PX, FACE_MASK_MARGIN_PX)

@@ -21,6 +21,7 @@ import torch
 from scipy import ndimage
 
 from ..camera import Camera
+from ..lbs import blended_rotations
 from ..params import FrameParams
 from ..rig import Rig
 from .colour import bilinear
@@ -127,8 +128,7 @@ def _shift(rig: Rig, sk, ids: np.ndarray, camera: Camera, unit: np.ndarray, px: 
     r = camera.world_to_camera[:3, :3]
     metres = px * depth / camera.fx
     delta_world = (unit[:, :1] * r[0] + unit[:, 1:] * r[1]) * metres[:, None]
-    w = torch.from_numpy(rig.lbs_weights[ids].astype(np.float32))
-    t = (w @ sk.transforms[0, :, :3, :3].reshape(-1, 9)).reshape(-1, 3, 3).numpy().astype(np.float64)
+    t = blended_rotations(rig.lbs_weights[ids], sk.rotations[0])
     delta_rest = np.einsum("nji,nj->ni", t, delta_world)  # R^T (rotations: inverse = transpose)
     vertices = rig.vertices.astype(np.float64).copy()
     vertices[ids] += delta_rest
