@@ -4,6 +4,7 @@ the example photo (loosely: the exact figures are printed by `make bench`)."""
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 from scipy.spatial.transform import Rotation
 
 from lam_core import ModelFileError
@@ -134,8 +135,6 @@ def test_open_head_reconstruction(open_head_avatar, astronaut):
 def test_the_bust_holds_up_from_every_side(open_head_avatar, astronaut):
     """The body below the chin: its silhouette is the person's from the front, it stays still while the head
     turns on the neck, and from behind nothing shows through."""
-    from scipy import ndimage
-
     from lam_core.reconstruct.quality import head_centre
 
     img, face, mask = astronaut
@@ -239,13 +238,7 @@ def test_hair_beyond_the_skull_grows_as_a_volume_behind_the_face(astronaut):
     uv2 = cam.project(posed(same)[cranium])
     u, v = np.clip(uv2[:, 0].astype(int), 0, sil.shape[1] - 1), np.clip(uv2[:, 1].astype(int), 0, sil.shape[0] - 1)
     grew = np.linalg.norm(posed(same)[cranium] - before[cranium], axis=1) > 1e-4
-    assert ndimage_dilate(sil, 2)[v[grew], u[grew]].mean() > 0.98  # as carving alone (the bust test)
-
-
-def ndimage_dilate(a, n):
-    from scipy import ndimage
-
-    return ndimage.binary_dilation(a, iterations=n)
+    assert ndimage.binary_dilation(sil, iterations=2)[v[grew], u[grew]].mean() > 0.98  # as carving alone
 
 
 def test_the_body_keeps_off_the_backdrop_between_shoulder_lobes_and_fades_at_its_end():
@@ -269,8 +262,6 @@ def test_the_body_keeps_off_the_backdrop_between_shoulder_lobes_and_fades_at_its
 def test_the_face_discs_cover_the_skin(open_head_avatar, astronaut):
     """The face's Gaussians alone, seen from the photo's camera, are opaque between the points: with discs too
     small for their spacing what lay behind the skin showed through as a fine grid."""
-    from scipy import ndimage
-
     from lam_core.render import render_gaussians
 
     img, face, mask = astronaut

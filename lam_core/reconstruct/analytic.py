@@ -185,7 +185,7 @@ def reconstruct(rgb: np.ndarray, face, mask: np.ndarray, head=None, levels: int 
             sil = person_silhouette(mask, face.points)
             rig = grow_to_silhouette(rig, fit.params, fit.camera, sil)
             rig = carve_to_silhouette(rig, fit.params, fit.camera, sil)
-            rig = add_bust(rig, fit.params, fit.camera, mask, face.points, face.height_px)
+            rig = add_bust(rig, fit.params, fit.camera, sil, face.points, face.height_px)
     with timer("subdivide"):
         points = rig.subdivide(levels)
     with timer("gaussians"):

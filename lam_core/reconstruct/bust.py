@@ -127,10 +127,10 @@ def person_silhouette(mask: np.ndarray, face_px: np.ndarray) -> np.ndarray:
     return ndimage.binary_opening(sil, iterations=2)
 
 
-def add_bust(rig: Rig, params: FrameParams, camera: Camera, mask: np.ndarray, face_px: np.ndarray,
+def add_bust(rig: Rig, params: FrameParams, camera: Camera, sil: np.ndarray, face_px: np.ndarray,
              face_height_px: float) -> Rig:
-    """``rig`` with the body below the chin appended (region "bust"), in its canonical frame."""
-    sil = person_silhouette(mask, face_px)
+    """``rig`` with the body below the chin appended (region "bust"), in its canonical frame; ``sil`` is the
+    person's silhouette (:func:`person_silhouette`)."""
     sk = rig.deform(params)
     neck = sk.joints[0, rig.joint_names.index("neck")].numpy().astype(np.float64)
     made = body_rings(camera, sil, face_px[CHIN, :2], face_height_px, neck)

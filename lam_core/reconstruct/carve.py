@@ -72,7 +72,7 @@ def _on_region(step, rig: Rig, params: FrameParams, camera: Camera, sil: np.ndar
 def _grow(rig: Rig, sk, ids: np.ndarray, posed: np.ndarray, camera: Camera, sil: np.ndarray) -> Rig:
     uvz = camera.project(posed[ids])
     # the head's projected centre: the middle of the whole head's projection (face and cranium)
-    head = camera.project(posed[: rig.n_vertices])
+    head = camera.project(posed)
     centre = 0.5 * (head[:, :2].min(0) + head[:, :2].max(0))
     rel = uvz[:, :2] - centre
     r = np.linalg.norm(rel, axis=1)
