@@ -17,10 +17,10 @@ from ..lbs import blended_rotations
 from ..params import FrameParams
 from ..rig import Rig, RigPoints
 from ..camera import Camera
-from .bust import add_bust, body_fade, inside_silhouette, carry_colours, person_silhouette
+from .bust import add_bust, body_disc_scales, body_fade, inside_silhouette, carry_colours, person_silhouette
 from .carve import carve_to_silhouette, grow_to_silhouette
 from .colour import bilinear, photo_colours
-from .surface import surface_discs
+from .surface import NORMAL_SCALE, surface_discs
 
 OPACITY = 0.98
 # disc size / point spacing. At 0.5, 77% of the face's pixels (2x the photo's scale) stayed below alpha 0.99 and
@@ -29,10 +29,12 @@ TANGENT_SCALE = 0.55
 BACK_TANGENT_SCALE = 0.9  # the same on the back, turned away from the photo's camera ...
 BACK_FACING = 0.3         # ... by more than this cosine
 REFINE_STEPS = 2
+FRAME_PX = 2.0           # a body reaching this close to the photo's lower edge is cut by the frame, not faded
 HIDDEN_REGIONS = ("teeth_upper", "teeth_lower", "mouth")  # behind the lips: refined only where the render shows them
 HIDDEN_DEPTH_M = 0.001  # ... i.e. no more than this behind the rendered depth at their pixel
 FACE_MASK_MARGIN_PX = 3.0
 CRANIUM_MASK_MARGIN_PX = 10.0
+BODY_MASK_MARGIN_PX = 1.0  # the body's outline is the silhouette's: its outermost points take the photo's colour too
 FIXED_COLOURS = {"mouth": (0.16, 0.06, 0.06), "teeth_upper": (0.86, 0.83, 0.76), "teeth_lower": (0.86, 0.83, 0.76)}
 SKIN_DEFAULT = (0.62, 0.48, 0.4)
 
@@ -52,6 +54,9 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     posed by ``params``."""
     rest = points.vertices.astype(np.float64)
     scales, rotations, normals = surface_discs(rest, points.faces, tangent=TANGENT_SCALE)
+    body = points.in_region("bust")
+    if body.any():
+        scales[body] = body_disc_scales(rest[body], TANGENT_SCALE, NORMAL_SCALE)
     with torch.no_grad():
         sk = points.deform(params)
     posed = sk.vertices[0].numpy().astype(np.float64)
@@ -60,12 +65,16 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     posed_normals = np.einsum("nij,nj->ni", t, normals)
     # the head model's cranium is a guess at the hair's volume: near the silhouette it may bulge past the
     # person, where the soft, coarse mask still says "person"; keep it further from the mask's edge
-    margin = np.where(points.in_region("cranium"), CRANIUM_MASK_MARGIN_PX, FACE_MASK_MARGIN_PX)
+    margin = np.select([points.in_region("cranium"), points.in_region("bust")],
+                       [CRANIUM_MASK_MARGIN_PX, BODY_MASK_MARGIN_PX], FACE_MASK_MARGIN_PX)
     colours, seen = photo_colours(posed, posed_normals, points.faces, rest, camera, rgb, mask,
                                   default=SKIN_DEFAULT, margin_px=margin)
-    body = points.in_region("bust")
+    # a body point's height is its row in the photo (metres at the body's depth): a ring's points keep to their
+    # row's ray, so its back lies lower in the canonical frame than its front, but is the same row of clothing
+    uvz = camera.project(posed)
+    row_height = -uvz[:, 1] / camera.fy * (np.median(uvz[body, 2]) if body.any() else 1.0)
     if body.any():  # the body's back: its clothing's colour at each height, not a blend of its edges
-        colours[body] = carry_colours(rest[body, 1], colours[body], seen[body])
+        colours[body] = carry_colours(row_height[body], colours[body], seen[body])
     for region, colour in FIXED_COLOURS.items():
         sel = points.in_region(region) & ~seen
         colours[sel] = colour
@@ -79,9 +88,13 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     scales[away & ~seen & shell, :2] *= BACK_TANGENT_SCALE / TANGENT_SCALE
     opacities = np.full(points.n_points, OPACITY)
     if body.any():
-        face_y = rest[points.in_region("face"), 1]
-        opacities[body] *= body_fade(rest[body, 1], float(np.ptp(face_y)) if len(face_y) else 0.0) \
-            * inside_silhouette(posed[body], camera, mask)
+        face_rows = row_height[points.in_region("face")]
+        # where the photo's lower edge cuts the person, the front view must show the photo as it is, down to
+        # that edge; a person who ends inside the photo (a bust that fades out) fades out alike
+        cut_by_frame = uvz[body, 1].max() >= camera.height - FRAME_PX
+        if not cut_by_frame:
+            opacities[body] *= body_fade(row_height[body], float(np.ptp(face_rows)) if len(face_rows) else 0.0)
+        opacities[body] *= inside_silhouette(posed[body], camera, mask)
     g = Gaussians(
         offsets=np.zeros((points.n_points, 3), np.float32),
         colors=colours.astype(np.float32),

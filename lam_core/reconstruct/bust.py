@@ -4,8 +4,9 @@ Below the chin the photo shows what the head model lacks. Each image row of the 
 the chin down becomes a horizontal ring of the body: as wide as the silhouette (so the front view matches
 the photo exactly), centred on its row's middle, on a vertical axis through the neck joint at the neck's
 depth, and as deep as an adult body of that width is (round at the neck, flatter across the shoulders:
-anthropometric proportions, not fitted to any photo). The rings are closed at the bottom, skinned to the root
-joint alone (the head turns on its neck while the shoulders stay) and carry no expression.
+anthropometric proportions, not fitted to any photo). The rings are open at the bottom, where the bust fades
+out (as LAM's avatars do), skinned to the root joint alone (the head turns on its neck while the shoulders
+stay) and carry no expression.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ BACK_COARSENESS = 2.5       # point spacing on the back / on the front
 BASE_VERTICES = 1500        # the bust's share of the base mesh (before subdivision)
 MAX_DROP_FACES = 4.0        # the bust ends this many face heights (chin to brow) below the chin at most
 FADE_FACES = 0.3            # the bust fades out over its lowest 0.3 face heights (the face region, chin to hairline)
+BODY_NEIGHBOURS = 4         # the body's discs are sized by the distance to their 4th-nearest point
 EDGE_SLACK_PX = 3            # the body keeps out of silhouette gaps wider than twice this
 CHIN = 152                  # MediaPipe landmark at the bottom of the chin
 ROOT = 0
@@ -53,7 +55,7 @@ def _rows(sil: np.ndarray, v0: float, v1: float, n: int) -> tuple[np.ndarray, np
 
 def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height_px: float,
                axis_world: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Vertices (R * segments + 1, 3) in the photo's world frame, triangles, and the ring centres, or None
+    """Vertices (R * segments, 3) in the photo's world frame, triangles, and the ring centres, or None
     when the silhouette shows no body below the chin."""
     w2c = camera.world_to_camera
     axis_cam = w2c[:3, :3] @ axis_world + w2c[:3, 3]
@@ -89,13 +91,15 @@ def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height
     t = np.concatenate([np.linspace(0, np.pi, n_front, endpoint=False),
                         np.linspace(np.pi, 2 * np.pi, segments - n_front, endpoint=False)])
     # camera frame: x right, y down, z away; the front of the body (towards the camera) at smaller z. Each
-    # point stays on its row's ray (y in proportion to z): the front view's lower edge is the silhouette's,
-    # not the nearer front of the lowest ring bulging below it
+    # point of the front half stays on its row's ray (y in proportion to z): the front view's lower edge is the
+    # silhouette's, not the nearer front of the lowest ring bulging below it. The back half stays level (on the
+    # ray it would hang below the front, a skirt seen from above), which from the photo's camera projects a
+    # little higher: inside the silhouette
     z = depth - b[:, None] * np.sin(t)
-    ring = np.stack([xc[:, None] + a[:, None] * np.cos(t), y[:, None] * z / depth, z], -1)   # (R, S, 3)
+    level = y[:, None] * np.minimum(z, depth) / depth
+    ring = np.stack([xc[:, None] + a[:, None] * np.cos(t), level, z], -1)   # (R, S, 3)
     centres = np.stack([xc, y, np.full_like(y, depth)], 1)
-    bottom = centres[-1]
-    pts_cam = np.concatenate([ring.reshape(-1, 3), bottom[None]])
+    pts_cam = ring.reshape(-1, 3)
     c2w = np.linalg.inv(w2c)
     pts = pts_cam @ c2w[:3, :3].T + c2w[:3, 3]
     cen = centres @ c2w[:3, :3].T + c2w[:3, 3]
@@ -103,17 +107,13 @@ def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height
     idx = np.arange(r_n * segments).reshape(r_n, segments)
     nxt = np.roll(idx, -1, axis=1)
     quads = [np.stack([idx[:-1], idx[1:], nxt[1:]], -1), np.stack([idx[:-1], nxt[1:], nxt[:-1]], -1)]
-    tris = np.concatenate([q.reshape(-1, 3) for q in quads])
-    cap = np.stack([idx[-1], np.full(segments, r_n * segments), nxt[-1]], 1)
-    faces = np.concatenate([tris, cap])
+    # no cap: its long triangles gave the lowest ring's points discs several times their spacing, which
+    # spread below the silhouette (a grey skirt under the bust in the front view)
+    faces = np.concatenate([q.reshape(-1, 3) for q in quads])
     # wind every triangle outwards (away from its ring's axis)
     tri = pts[faces]
     normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    ring_of = np.minimum(faces // segments, r_n - 1)[:, 0]
-    out = tri.mean(1) - cen[ring_of]
-    is_cap = np.arange(len(faces)) >= len(tris)
-    down = c2w[:3, :3] @ np.array([0.0, 1.0, 0.0])
-    out[is_cap] = down
+    out = tri.mean(1) - cen[faces[:, 0] // segments]
     flip = (normal * out).sum(1) < 0
     faces[flip] = faces[flip][:, [0, 2, 1]]
     return pts, faces, cen
@@ -155,6 +155,21 @@ def add_bust(rig: Rig, params: FrameParams, camera: Camera, sil: np.ndarray, fac
         posedirs=np.concatenate([rig.posedirs, np.zeros((n,) + rig.posedirs.shape[1:], rig.posedirs.dtype)]),
         regions=regions,
     )
+
+
+def body_disc_scales(points: np.ndarray, tangent: float, normal: float) -> np.ndarray:
+    """(N, 3) disc scales for the body's points: ``tangent`` / ``normal`` times the distance to each point's
+    BODY_NEIGHBOURS-th nearest point. The rings change width from row to row (neck to shoulders, shoulder
+    lobes at the bottom), so there the mesh's edges between rows run far sideways, and discs sized by them
+    spread past the silhouette (a grey skirt under the bust). The farthest of the nearest four, as the back is
+    coarser across than down and its discs must close both gaps."""
+    from scipy.spatial import cKDTree
+
+    k = min(BODY_NEIGHBOURS, len(points) - 1)
+    if k < 1:
+        return np.full((len(points), 3), 1e-3) * [tangent, tangent, normal]
+    d, _ = cKDTree(points).query(points, k=k + 1)
+    return d[:, -1:] * np.array([tangent, tangent, normal])
 
 
 def body_fade(heights: np.ndarray, face_height: float) -> np.ndarray:
