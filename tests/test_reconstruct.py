@@ -413,3 +413,23 @@ def test_a_bust_that_ends_inside_the_photo_fades_out_and_keeps_to_its_silhouette
     upper = rows < np.percentile(rows, 50)
     assert np.all((opacity[upper] == 0) | (opacity[upper] > 0.97))
 
+
+def test_the_back_of_the_head_takes_the_hair_colour(open_head_avatar):
+    """The photo does not see the back of the head: above the face's middle it takes the colour of the head's
+    top the photo shows (the hair), not one blend of everything seen (hair, skin and backdrop edge)."""
+    from lam_core.reconstruct.colour import near
+
+    rec = open_head_avatar
+    pts = rec.avatar.points
+    y = pts.vertices[:, 1]
+    face_y = y[pts.in_region("face")]
+    top = pts.in_region("cranium") & (y > face_y.max()) & rec.seen
+    hair = np.median(rec.avatar.gaussians.colors[top], axis=0)
+    back = pts.in_region("cranium") & (y > face_y.mean()) & ~near(rec.seen, pts.faces, 8)
+    assert back.sum() > 1000
+    behind = orbit_about_head(rec.camera, rec.avatar.points.vertices[pts.in_region("cranium")].mean(0), 180, 0)
+    posed = rec.avatar.animate(rec.photo_params)
+    img = render_posed(posed, behind, backend="cpu").rgb.numpy()
+    uv = behind.project(posed.means[0].numpy()[back])
+    seen_px = img[uv[:, 1].astype(int).clip(0, img.shape[0] - 1), uv[:, 0].astype(int).clip(0, img.shape[1] - 1)]
+    assert np.abs(np.median(seen_px, axis=0) - hair).max() < 0.03, (np.median(seen_px, axis=0), hair)

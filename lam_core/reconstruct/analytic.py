@@ -67,8 +67,13 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     # person, where the soft, coarse mask still says "person"; keep it further from the mask's edge
     margin = np.select([points.in_region("cranium"), points.in_region("bust")],
                        [CRANIUM_MASK_MARGIN_PX, BODY_MASK_MARGIN_PX], FACE_MASK_MARGIN_PX)
+    # the head's top, above the face (hair, or a bald scalp), is carried round the back of the head above the
+    # face's middle; below, the back of the head blends into the neck
+    cranium, face_y = points.in_region("cranium"), rest[points.in_region("face"), 1]
+    top = cranium & (rest[:, 1] > face_y.max()) if len(face_y) else cranium
+    back_of_head = cranium & (rest[:, 1] > face_y.mean()) if len(face_y) else cranium
     colours, seen = photo_colours(posed, posed_normals, points.faces, rest, camera, rgb, mask,
-                                  default=SKIN_DEFAULT, margin_px=margin)
+                                  default=SKIN_DEFAULT, margin_px=margin, carry=((top, back_of_head),))
     # a body point's height is its row in the photo (metres at the body's depth): a ring's points keep to their
     # row's ray, so its back lies lower in the canonical frame than its front, but is the same row of clothing
     uvz = camera.project(posed)

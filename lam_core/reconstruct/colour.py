@@ -21,6 +21,8 @@ from ..camera import Camera
 MIN_FACING = 0.25      # cosine between normal and the direction to the camera for a point to count as seen
 DEPTH_TOLERANCE = 0.006  # metres behind the nearest point of its cell a point may lie and still be seen
 NEAR_HOPS = 3            # unseen points this many mesh edges from a seen one are filled, not mirrored
+CARRY_HOPS = 8           # a part's colour is carried onto unseen points this many edges from a seen one ...
+MIN_PART_POINTS = 20     # ... when the photo shows at least this many of the part's points
 MASK_MARGIN_PX = 3.0     # seen points must lie this far inside the person mask (its edge is soft and coarse)
 
 
@@ -106,10 +108,15 @@ def harmonic_fill(values: np.ndarray, known: np.ndarray, faces: np.ndarray, defa
 def photo_colours(points: np.ndarray, normals: np.ndarray, faces: np.ndarray, canonical: np.ndarray,
                   camera: Camera, rgb: np.ndarray, mask: np.ndarray, default=(0.5, 0.4, 0.35),
                   cell_px: float | None = None, margin_px: float | np.ndarray = MASK_MARGIN_PX,
+                  carry: tuple[tuple[np.ndarray, np.ndarray], ...] = (),
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Colours (N, 3) in [0, 1] for surface points posed as in the photo (``points``, ``normals``), with
     ``canonical`` (N, 3) rest positions for the symmetry. ``margin_px`` (scalar or per point): how far
-    inside the person mask a point must project to take the photo's colour. Returns (colours, seen mask)."""
+    inside the person mask a point must project to take the photo's colour. ``carry``: pairs of point masks
+    (part, onto): the unseen points of ``onto`` more than CARRY_HOPS mesh edges from any seen point take the
+    median seen colour of ``part`` (the hair's colour carried round the back of the head), so the smooth fill
+    blends from the seen edge into the part's own colour, not into one global average of everything seen.
+    Returns (colours, seen mask)."""
     image = rgb.astype(np.float64) / 255.0
     uvz = camera.project(points)
     if cell_px is None:  # a little coarser than the projected point spacing, so surfaces have no gaps
@@ -125,4 +132,11 @@ def photo_colours(points: np.ndarray, normals: np.ndarray, faces: np.ndarray, ca
     from_mirror = ~seen & seen[mirror] & ~near(seen, faces, NEAR_HOPS)
     colours[from_mirror] = colours[mirror[from_mirror]]
     known = seen | from_mirror
+    far = ~known & ~near(seen, faces, CARRY_HOPS)
+    for part, onto in carry:
+        source = seen & part
+        if source.sum() >= MIN_PART_POINTS:
+            sel = far & onto
+            colours[sel] = np.median(colours[source], axis=0)
+            known = known | sel
     return np.clip(harmonic_fill(colours, known, faces, np.asarray(default)), 0, 1), seen
