@@ -99,6 +99,9 @@ def _cranium_controls(rig: Rig, camera: Camera, mask: np.ndarray, face: FaceLand
             rig_w.append(np.ptp(uv[near, 0]))
         if mask_w:
             controls[names.index("head_width")] = (np.median(mask_w) - np.median(rig_w)) / (2 * sim_scale * CONTROL_CM)
+            if "head_depth" in names:
+                # a front photo cannot see the head's depth: the hair as thick at the back as at the sides
+                controls[names.index("head_depth")] = controls[names.index("head_width")]
     return np.clip(controls, *CONTROL_RANGE)
 
 
