@@ -100,8 +100,9 @@ def _cranium_controls(rig: Rig, camera: Camera, mask: np.ndarray, face: FaceLand
         if mask_w:
             controls[names.index("head_width")] = (np.median(mask_w) - np.median(rig_w)) / (2 * sim_scale * CONTROL_CM)
             if "head_depth" in names:
-                # a front photo cannot see the head's depth: the hair as thick at the back as at the sides
-                controls[names.index("head_depth")] = controls[names.index("head_width")]
+                # a front photo cannot see the head's depth: the hair as thick at the back as at the sides (a
+                # narrow head is not flattened behind: the template's depth is the least)
+                controls[names.index("head_depth")] = max(controls[names.index("head_width")], 0.0)
     return np.clip(controls, *CONTROL_RANGE)
 
 
