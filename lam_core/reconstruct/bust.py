@@ -4,8 +4,9 @@ Below the chin the photo shows what the head model lacks. Each image row of the 
 the chin down becomes a horizontal ring of the body: as wide as the silhouette (so the front view matches
 the photo exactly), centred on its row's middle, on a vertical axis through the neck joint at the neck's
 depth, and as deep as an adult body of that width is (round at the neck, flatter across the shoulders:
-anthropometric proportions, not fitted to any photo). The rings are closed at the bottom, skinned to the root
-joint alone (the head turns on its neck while the shoulders stay) and carry no expression.
+anthropometric proportions, not fitted to any photo), turned as the shoulders are (lam_core.photo.pose).
+The rings are closed at the bottom, skinned to the root joint alone (the head turns on its neck while the
+shoulders stay) and carry no expression.
 """
 
 from __future__ import annotations
@@ -71,15 +72,15 @@ def turned_axes(half_width: np.ndarray, yaw: float) -> tuple[np.ndarray, np.ndar
 
 def _turned_rings(a: np.ndarray, xc: np.ndarray, depth: float, yaw: float, n_front: int, segments: int):
     """Rings of front-view half-width ``a`` about centres ``xc`` (camera x, metres at ``depth``), turned by
-    ``yaw``: each ring's (R, S) camera-frame x and z offsets, its parameter's first front angle, the centres.
+    ``yaw``: each ring's (R, S) camera-frame x and z offsets from its centre, and the (R,) centres' x.
 
     A ring is the ellipse p(t) = centre + A cos t (cos yaw, sin yaw) + B sin t (sin yaw, -cos yaw) in the
     camera's (x, z): its across axis turned by yaw (positive: the image's right side farther), its front
-    (t = pi/2) facing the camera when yaw = 0. Its leftmost and rightmost points (t0 + pi and t0, tan t0 =
-    B sin yaw / (A cos yaw)) lie delta = sin cos (A^2 - B^2) / a behind and in front of the centre, so seen
+    (t = pi/2) facing the camera when yaw = 0. Its rightmost and leftmost points (t0 and t0 + pi, tan t0 =
+    B sin yaw / (A cos yaw)) lie delta = sin cos (A^2 - B^2) / a farther and nearer than the centre, so seen
     through the camera they would shift sideways: the centre and the half-width are set so that those two
-    points project onto the row's silhouette edges (a few fixed-point steps; exact when yaw = 0). The front
-    half is the one between them facing the camera (t0 to t0 + pi)."""
+    points project onto the row's silhouette edges (a few fixed-point steps; exactly today's rings when
+    yaw = 0). The front half, sampled finer, is the one between them facing the camera (t0 to t0 + pi)."""
     x_l, x_r = xc - a, xc + a
     wide, centre = a, xc
     for _ in range(1 if yaw == 0.0 else 6):
