@@ -36,17 +36,17 @@ def timed_runs(n: int = 5) -> tuple[list[float], dict[str, list[float]], int]:
 
 
 def quality() -> None:
-    from lam_core.photo import detect_face, foreground_mask, load_photo
-    from lam_core.reconstruct.analytic import reconstruct
+    from lam_core.photo import detect_face, load_photo
+    from lam_core.reconstruct.seam import GeometricReconstructor, read_photo_input
     from lam_core.metrics import psnr
     from lam_core.reconstruct.quality import front_quality, head_centre, masked_photo, orbit_about_head
     from lam_core.render import render_posed
     from lam_core.errors import LamError
 
     rgb = load_photo(PHOTO)
-    face = detect_face(rgb, PHOTO.name)
-    mask = foreground_mask(rgb)
-    rec = reconstruct(rgb, face, mask)
+    photo = read_photo_input(rgb, PHOTO.name)   # as lam-export gathers it
+    face, mask = photo.face, photo.mask
+    rec = GeometricReconstructor()(photo)
     posed = rec.avatar.animate(rec.photo_params)
     front = render_posed(posed, rec.camera).rgb_uint8()
     try:

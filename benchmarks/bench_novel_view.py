@@ -53,8 +53,7 @@ def main() -> int:
     from exporter.official_zip import read_official_zip
     from lam_core.camera import Camera, avatar_camera
     from lam_core.params import FrameParams
-    from lam_core.photo import detect_face, foreground_mask
-    from lam_core.reconstruct.analytic import reconstruct
+    from lam_core.reconstruct.seam import GeometricReconstructor, read_photo_input
     from lam_core.reconstruct.quality import head_centre, orbit_about_head
     from lam_core.render import render_posed
 
@@ -68,9 +67,9 @@ def main() -> int:
     photo = photo_render.rgb_uint8()
 
     t0 = time.perf_counter()
-    face = detect_face(photo, "front view")
-    mask = foreground_mask(photo)
-    rec = reconstruct(photo, face, mask, focal=cam.fx)
+    photo_input = read_photo_input(photo, "front view", focal=cam.fx)   # as lam-export gathers it
+    mask = photo_input.mask
+    rec = GeometricReconstructor()(photo_input)
     export_s = time.perf_counter() - t0
     eposed = rec.avatar.animate(rec.photo_params)
     # each turns about its own head (a single photo cannot tell a smaller, nearer head from a larger, farther

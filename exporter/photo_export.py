@@ -127,8 +127,8 @@ def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_m
     LAM's network instead of the geometric reconstructor; ``say`` gets its time estimate."""
     from exporter.lamfile import write_lam
     from exporter.lamfile.photo_record import PhotoRecord
-    from lam_core.photo import detect_face, foreground_mask, load_photo
-    from lam_core.reconstruct.seam import PhotoInput, choose
+    from lam_core.photo import load_photo
+    from lam_core.reconstruct.seam import choose, read_photo_input
 
     if points not in POINTS:
         raise OutputError(f"--points must be one of {', '.join(POINTS)}, got {points!r}")
@@ -153,12 +153,10 @@ def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_m
                                    say=say, progress=say is not None)
     with timer("read photo"):
         rgb = load_photo(photo)
-    with timer("face landmarks"):
-        face = detect_face(rgb, name)
+    photo_input = read_photo_input(rgb, name, timer, torso=not (network or flame_model))
+    face = photo_input.face
     if face.n_faces > 1:
         notes.append(f"{face.n_faces} faces in {name}: using the largest")
-    with timer("person mask"):
-        mask = foreground_mask(rgb)
     head = None
     head_name = "open head"
     if network:
@@ -179,7 +177,7 @@ def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_m
         raise OutputError("--landmark-embedding goes with --flame-model")
     if not network:
         reconstructor = choose(head=head, head_label=head_name, levels=POINTS[points])
-    rec = reconstructor(PhotoInput(rgb, face, mask), timer)
+    rec = reconstructor(photo_input, timer)
 
     with contextlib.ExitStack() as stack:
         tmp_out = stack.enter_context(atomic_path(out))

@@ -20,6 +20,7 @@ STEPS = {  # pipeline step -> (stage, progress when it starts)
     "read photo": ("photo", 0.02),
     "face landmarks": ("face", 0.08),
     "person mask": ("face", 0.2),
+    "pose landmarks": ("face", 0.25),
     "head model": ("fit", 0.3),
     "fit": ("fit", 0.35),
     "subdivide": ("gaussians", 0.55),

@@ -1,6 +1,6 @@
 """Importing and running MediaPipe's legacy solutions quietly.
 
-mediapipe 0.10.21 ships its face-landmark and segmentation models inside the wheel (offline). Its C++ core
+mediapipe 0.10.21 ships its face-landmark, segmentation and pose models inside the wheel (offline). Its C++ core
 logs to the process's stderr (glog/absl); tools keep their own output clean by silencing file descriptor 2
 around MediaPipe calls unless ``LAM_VERBOSE_MEDIAPIPE`` is set.
 """
@@ -57,3 +57,10 @@ def face_detector():
     """The full-range face detector (faces from ~5% of the image up; model_selection=1)."""
     with quiet_stderr():
         return solutions().face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+
+
+@lru_cache(maxsize=1)
+def pose():
+    """The legacy pose solution (BlazePose GHUM, pose_landmark_full.tflite in the wheel) for single photos."""
+    with quiet_stderr():
+        return solutions().pose.Pose(static_image_mode=True, model_complexity=1)

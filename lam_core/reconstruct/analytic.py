@@ -169,14 +169,14 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
 
 
 def reconstruct(rgb: np.ndarray, face, mask: np.ndarray, head=None, levels: int = 1,
-                focal: float | None = None, timer=None, bust: bool = True) -> Reconstruction:
+                focal: float | None = None, timer=None, bust: bool = True, torso_yaw: float = 0.0) -> Reconstruction:
     """Photo (with its landmarks and person mask) -> an animatable avatar.
 
     ``head``: None for the open head (or an :class:`~lam_core.open_head.OpenHead`), or a FLAME-layout
     :class:`~lam_core.head_model.HeadModel` carrying a MediaPipe landmark embedding. ``levels``: midpoint
     subdivisions of the head mesh (1: ~20K Gaussians on the head, 2: ~80K). ``bust``: give the open head the
     neck, shoulders and upper torso the photo shows below the chin (:mod:`.bust`; a FLAME head keeps FLAME's
-    layout).
+    layout), turned by ``torso_yaw`` (:func:`lam_core.photo.pose.torso_yaw`).
     """
     from ..head_model import HeadModel
 
@@ -203,7 +203,7 @@ def reconstruct(rgb: np.ndarray, face, mask: np.ndarray, head=None, levels: int 
             sil = person_silhouette(mask, face.points)
             rig = grow_to_silhouette(rig, fit.params, fit.camera, sil)
             rig = carve_to_silhouette(rig, fit.params, fit.camera, sil)
-            rig = add_bust(rig, fit.params, fit.camera, sil, face.points, face.height_px)
+            rig = add_bust(rig, fit.params, fit.camera, sil, face.points, face.height_px, torso_yaw)
     with timer("subdivide"):
         points = rig.subdivide(levels)
     with timer("gaussians"):

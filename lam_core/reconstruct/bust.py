@@ -4,9 +4,9 @@ Below the chin the photo shows what the head model lacks. Each image row of the 
 the chin down becomes a horizontal ring of the body: as wide as the silhouette (so the front view matches
 the photo exactly), centred on its row's middle, on a vertical axis through the neck joint at the neck's
 depth, and as deep as an adult body of that width is (round at the neck, flatter across the shoulders:
-anthropometric proportions, not fitted to any photo). The rings are open at the bottom, where the bust fades
-out (as LAM's avatars do), skinned to the root joint alone (the head turns on its neck while the shoulders
-stay) and carry no expression.
+anthropometric proportions, not fitted to any photo), turned as the shoulders are (lam_core.photo.pose).
+The rings are open at the bottom, where the bust fades out (as LAM's avatars do), skinned to the root joint
+alone (the head turns on its neck while the shoulders stay) and carry no expression.
 """
 
 from __future__ import annotations
@@ -53,10 +53,60 @@ def _rows(sil: np.ndarray, v0: float, v1: float, n: int) -> tuple[np.ndarray, np
     return np.array(out_v), np.array(left, float), np.array(right, float)
 
 
+def turned_axes(half_width: np.ndarray, yaw: float) -> tuple[np.ndarray, np.ndarray]:
+    """Semi-axes (A across the body, B = _half_depth(A) front to back) of rings turned by ``yaw`` about the
+    vertical whose front view is ``half_width`` wide: sqrt(A^2 cos^2 yaw + B^2 sin^2 yaw) = half_width (the
+    half-width of a turned ellipse seen along z). That grows with A, between half_width and
+    half_width / cos(yaw): bisection. Round rows (a neck: B = A) keep A = half_width."""
+    a = np.asarray(half_width, np.float64)
+    if yaw == 0.0:
+        return a, _half_depth(a)
+    c, s = np.cos(yaw), np.sin(yaw)
+    lo, hi = a.copy(), a / abs(c)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        wide = np.sqrt((mid * c) ** 2 + (_half_depth(mid) * s) ** 2) < a
+        lo, hi = np.where(wide, mid, lo), np.where(wide, hi, mid)
+    big = 0.5 * (lo + hi)
+    return big, _half_depth(big)
+
+
+def _turned_rings(a: np.ndarray, xc: np.ndarray, depth: float, yaw: float, n_front: int, segments: int):
+    """Rings of front-view half-width ``a`` about centres ``xc`` (camera x, metres at ``depth``), turned by
+    ``yaw``: each ring's (R, S) camera-frame x and z offsets from its centre, and the (R,) centres' x.
+
+    A ring is the ellipse p(t) = centre + A cos t (cos yaw, sin yaw) + B sin t (sin yaw, -cos yaw) in the
+    camera's (x, z): its across axis turned by yaw (positive: the image's right side farther), its front
+    (t = pi/2) facing the camera when yaw = 0. Its rightmost and leftmost points (t0 and t0 + pi, tan t0 =
+    B sin yaw / (A cos yaw)) lie delta = sin cos (A^2 - B^2) / a farther and nearer than the centre, so seen
+    through the camera they would shift sideways: the centre and the half-width are set so that those two
+    points project onto the row's silhouette edges (a few fixed-point steps; exactly today's rings when
+    yaw = 0). The front half, sampled finer, is the one between them facing the camera (t0 to t0 + pi)."""
+    x_l, x_r = xc - a, xc + a
+    wide, centre = a, xc
+    for _ in range(1 if yaw == 0.0 else 6):
+        big, small = turned_axes(wide, yaw)
+        delta = np.sin(yaw) * np.cos(yaw) * (big ** 2 - small ** 2) / wide
+        # (centre + wide) depth / (depth + delta) = x_r and (centre - wide) depth / (depth - delta) = x_l
+        wide = np.maximum(a + (x_r + x_l) / 2 * delta / depth, 1e-3)
+        centre = xc + a * delta / depth
+    big, small = turned_axes(wide, yaw)
+    t0 = np.arctan2(small * np.sin(yaw), big * np.cos(yaw))
+    t = t0[:, None] + np.concatenate([np.linspace(0, np.pi, n_front, endpoint=False),
+                                      np.linspace(np.pi, 2 * np.pi, segments - n_front, endpoint=False)])[None]
+    c, s = np.cos(yaw), np.sin(yaw)
+    cos_t, sin_t = big[:, None] * np.cos(t), small[:, None] * np.sin(t)
+    dx = cos_t * c + sin_t * s
+    dz = cos_t * s - sin_t * c
+    return dx, dz, centre
+
+
 def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height_px: float,
-               axis_world: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+               axis_world: np.ndarray, yaw: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Vertices (R * segments, 3) in the photo's world frame, triangles, and the ring centres, or None
-    when the silhouette shows no body below the chin."""
+    when the silhouette shows no body below the chin. ``yaw``: the torso's turn about the camera's vertical
+    (radians, positive when the image's right side is farther: :func:`lam_core.photo.pose.torso_yaw`); the
+    front view matches the silhouette whatever it is."""
     w2c = camera.world_to_camera
     axis_cam = w2c[:3, :3] @ axis_world + w2c[:3, 3]
     depth = float(axis_cam[2])
@@ -85,19 +135,15 @@ def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height
     x_r = (right - camera.cx) / camera.fx * depth
     y = (vs - camera.cy) / camera.fy * depth
     a = np.maximum((x_r - x_l) / 2, 1e-3)
-    b = _half_depth(a)
-    xc = (x_l + x_r) / 2
-    # the front half faces the camera (sin t > 0)
-    t = np.concatenate([np.linspace(0, np.pi, n_front, endpoint=False),
-                        np.linspace(np.pi, 2 * np.pi, segments - n_front, endpoint=False)])
-    # camera frame: x right, y down, z away; the front of the body (towards the camera) at smaller z. Each
-    # point of the front half stays on its row's ray (y in proportion to z): the front view's lower edge is the
-    # silhouette's, not the nearer front of the lowest ring bulging below it. The back half stays level (on the
-    # ray it would hang below the front, a skirt seen from above), which from the photo's camera projects a
-    # little higher: inside the silhouette
-    z = depth - b[:, None] * np.sin(t)
+    # camera frame: x right, y down, z away; the front half of each ring faces the camera (smaller z)
+    dx, dz, xc = _turned_rings(a, (x_l + x_r) / 2, depth, float(yaw), n_front, segments)
+    # each point of the front half stays on its row's ray (y in proportion to z): the front view's lower edge
+    # is the silhouette's, not the nearer front of the lowest ring bulging below it. The back half stays level
+    # (on the ray it would hang below the front, a skirt seen from above), which from the photo's camera
+    # projects a little higher: inside the silhouette
+    z = depth + dz
     level = y[:, None] * np.minimum(z, depth) / depth
-    ring = np.stack([xc[:, None] + a[:, None] * np.cos(t), level, z], -1)   # (R, S, 3)
+    ring = np.stack([xc[:, None] + dx, level, z], -1)   # (R, S, 3)
     centres = np.stack([xc, y, np.full_like(y, depth)], 1)
     pts_cam = ring.reshape(-1, 3)
     c2w = np.linalg.inv(w2c)
@@ -128,12 +174,12 @@ def person_silhouette(mask: np.ndarray, face_px: np.ndarray) -> np.ndarray:
 
 
 def add_bust(rig: Rig, params: FrameParams, camera: Camera, sil: np.ndarray, face_px: np.ndarray,
-             face_height_px: float) -> Rig:
+             face_height_px: float, torso_yaw: float = 0.0) -> Rig:
     """``rig`` with the body below the chin appended (region "bust"), in its canonical frame; ``sil`` is the
-    person's silhouette (:func:`person_silhouette`)."""
+    person's silhouette (:func:`person_silhouette`), ``torso_yaw`` the body's turn (:func:`body_rings`)."""
     sk = rig.deform(params)
     neck = sk.joints[0, rig.joint_names.index("neck")].numpy().astype(np.float64)
-    made = body_rings(camera, sil, face_px[CHIN, :2], face_height_px, neck)
+    made = body_rings(camera, sil, face_px[CHIN, :2], face_height_px, neck, torso_yaw)
     if made is None:
         return rig
     pts, faces, _ = made

@@ -83,3 +83,28 @@ def front_quality(render_rgb: np.ndarray, photo: np.ndarray, mask: np.ndarray, l
     if redetected_px is not None:
         err = float(np.linalg.norm(redetected_px[:, :2] - landmarks_px[:, :2], axis=1).mean() / interocular_px)
     return FrontQuality(psnr(render, target, region), ssim(render, target, region), err)
+
+
+def turned_about_neck(rec, yaw_rad: float):
+    """The avatar posed as in its photo and turned whole by ``yaw_rad`` about the photo camera's vertical
+    through its neck joint (positive: the side on the image's right goes away from the camera, the sign
+    :attr:`lam_core.photo.pose.Shoulders.yaw` measures): rendered with ``rec.camera``, a photo of the person
+    with the torso turned by a known angle."""
+    import torch
+
+    from ..gaussians import PosedGaussians
+    from ..rotations import matrix_to_quaternion, quaternion_multiply
+
+    posed = rec.avatar.animate(rec.photo_params)
+    rig = rec.avatar.rig
+    with torch.no_grad():
+        neck = rig.deform(rec.photo_params).joints[0, list(rig.joint_names).index("neck")].numpy()
+    c, s = np.cos(yaw_rad), np.sin(yaw_rad)
+    turn_cam = np.array([[c, 0.0, -s], [0.0, 1.0, 0.0], [s, 0.0, c]])  # camera x -> (cos, 0, sin)
+    w2c = rec.camera.world_to_camera[:3, :3]
+    turn = w2c.T @ turn_cam @ w2c
+    means = posed.means[0].numpy().astype(np.float64)
+    turned = (means - neck) @ turn.T + neck
+    q = quaternion_multiply(matrix_to_quaternion(torch.from_numpy(turn).float())[None], posed.quats[0])
+    return PosedGaussians(torch.from_numpy(turned).float()[None], q[None], posed.scales, posed.colors,
+                          posed.opacities)
