@@ -96,8 +96,13 @@ def astronaut():
 
 @pytest.fixture(scope="module")
 def open_head_avatar(astronaut):
+    """The astronaut as lam-export makes her: her body turned as her shoulders are (~10 degrees)."""
+    from lam_core.photo.pose import shoulders, torso_yaw
+
     img, face, mask = astronaut
-    return reconstruct(img, face, mask)
+    yaw = torso_yaw(shoulders(img))
+    assert abs(yaw) > 0.05
+    return reconstruct(img, face, mask, torso_yaw=yaw)
 
 
 def test_open_head_reconstruction(open_head_avatar, astronaut):
