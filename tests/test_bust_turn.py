@@ -54,7 +54,7 @@ def test_unturned_rings_are_todays():
     a = np.maximum((x_r - x_l) / 2, 1e-3)
     z = DEPTH - _half_depth(a)[:, None] * np.sin(t)
     y = (vs - CAM.cy) / CAM.fy * DEPTH
-    want = np.stack([((x_l + x_r) / 2)[:, None] + a[:, None] * np.cos(t), y[:, None] * np.minimum(z, DEPTH) / DEPTH, z], -1)
+    want = np.stack([((x_l + x_r) / 2)[:, None] + a[:, None] * np.cos(t), y[:, None] * (DEPTH - np.abs(z - DEPTH)) / DEPTH, z], -1)
     np.testing.assert_array_equal(ring, want)
 
 
@@ -69,7 +69,7 @@ def test_turned_rings_match_the_silhouette_from_the_front(deg):
     r_n = len(cen)
     vs, left, right = _rows(sil, CHIN[1], cen[-1, 1] / DEPTH * CAM.fy + CAM.cy, r_n)
     uv = CAM.project(ring.reshape(-1, 3)).reshape(r_n, -1, 3)
-    # each point of the front half stays on its row's ray; the level back half projects nearer the middle
+    # each point of the front half stays on its row's ray; the back half projects nearer the middle
     rows = np.repeat(vs[:, None], ring.shape[1], 1)
     front = ring[..., 2] <= DEPTH
     np.testing.assert_allclose(uv[..., 1][front], rows[front], atol=1e-6)

@@ -438,3 +438,26 @@ def test_the_back_of_the_head_takes_the_hair_colour(open_head_avatar):
     uv = behind.project(posed.means[0].numpy()[back])
     seen_px = img[uv[:, 1].astype(int).clip(0, img.shape[0] - 1), uv[:, 0].astype(int).clip(0, img.shape[1] - 1)]
     assert np.abs(np.median(seen_px, axis=0) - hair).max() < 0.03, (np.median(seen_px, axis=0), hair)
+
+
+def test_the_body_back_takes_the_colour_of_its_sides_not_of_what_is_held_in_front():
+    """At each height the body's unseen back takes the colour of the seen body's outer sides, blended across:
+    a black helmet held in the middle of the front (most of the row) does not go round the back."""
+    from lam_core.reconstruct.bust import carry_colours
+
+    n = 400
+    across = np.tile(np.linspace(-1, 1, n // 2), 2)
+    heights = np.repeat([0.0, 0.005], n // 2)          # one height bin
+    seen = np.zeros(n, bool)
+    seen[: n // 2] = True                               # the front row seen, the back row not
+    colours = np.zeros((n, 3))
+    colours[:n // 2] = np.where(np.abs(across[:n // 2, None]) > 0.7, [0.9, 0.4, 0.1], [0.0, 0.0, 0.0])
+    colours[:n // 2][across[:n // 2] > 0.7] = (0.2, 0.3, 0.9)   # the right side is blue
+    out = carry_colours(heights, colours, seen, across=across)
+    back = ~seen
+    np.testing.assert_allclose(out[back & (across < -0.99)], [[0.9, 0.4, 0.1]] * 1, atol=1e-9)
+    np.testing.assert_allclose(out[back & (across > 0.99)], [[0.2, 0.3, 0.9]] * 1, atol=1e-9)
+    middle = out[back & (np.abs(across) < 0.01)]
+    np.testing.assert_allclose(middle, [[0.55, 0.35, 0.5]] * len(middle), atol=0.01)
+    assert (out[back].max(1) > 0.3).all()              # nowhere the helmet's black
+    np.testing.assert_array_equal(out[seen], colours[seen])

@@ -78,8 +78,8 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     # row's ray, so its back lies lower in the canonical frame than its front, but is the same row of clothing
     uvz = camera.project(posed)
     row_height = -uvz[:, 1] / camera.fy * (np.median(uvz[body, 2]) if body.any() else 1.0)
-    if body.any():  # the body's back: its clothing's colour at each height, not a blend of its edges
-        colours[body] = carry_colours(row_height[body], colours[body], seen[body])
+    if body.any():  # the body's back: the colour of its sides at each height, not a blend of its front
+        colours[body] = carry_colours(row_height[body], colours[body], seen[body], across=uvz[body, 0])
     for region, colour in FIXED_COLOURS.items():
         sel = points.in_region(region) & ~seen
         colours[sel] = colour

@@ -28,6 +28,7 @@ BASE_VERTICES = 1500        # the bust's share of the base mesh (before subdivis
 MAX_DROP_FACES = 4.0        # the bust ends this many face heights (chin to brow) below the chin at most
 FADE_FACES = 0.3            # the bust fades out over its lowest 0.3 face heights (the face region, chin to hairline)
 BODY_NEIGHBOURS = 4         # the body's discs are sized by the distance to their 4th-nearest point
+SIDE_SHARE = 0.25            # the back's colour at each height: the outer quarter of the seen body on each side
 EDGE_SLACK_PX = 3            # the body keeps out of silhouette gaps wider than twice this
 CHIN = 152                  # MediaPipe landmark at the bottom of the chin
 ROOT = 0
@@ -138,11 +139,11 @@ def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height
     # camera frame: x right, y down, z away; the front half of each ring faces the camera (smaller z)
     dx, dz, xc = _turned_rings(a, (x_l + x_r) / 2, depth, float(yaw), n_front, segments)
     # each point of the front half stays on its row's ray (y in proportion to z): the front view's lower edge
-    # is the silhouette's, not the nearer front of the lowest ring bulging below it. The back half stays level
-    # (on the ray it would hang below the front, a skirt seen from above), which from the photo's camera
-    # projects a little higher: inside the silhouette
+    # is the silhouette's, not the nearer front of the lowest ring bulging below it. The back half mirrors the
+    # front's height (on the ray it would hang below the front, and even level it would show as a skirt under
+    # the body seen from chest height); from the photo's camera it projects higher: inside the silhouette
     z = depth + dz
-    level = y[:, None] * np.minimum(z, depth) / depth
+    level = y[:, None] * (depth - np.abs(dz)) / depth
     ring = np.stack([xc[:, None] + dx, level, z], -1)   # (R, S, 3)
     centres = np.stack([xc, y, np.full_like(y, depth)], 1)
     pts_cam = ring.reshape(-1, 3)
@@ -240,16 +241,38 @@ def inside_silhouette(posed: np.ndarray, camera: Camera, mask: np.ndarray) -> np
     return (bilinear(near[..., None], uvz[:, 0], uvz[:, 1])[:, 0] >= 0.5).astype(float)
 
 
-def carry_colours(heights: np.ndarray, colours: np.ndarray, seen: np.ndarray, step: float = 0.01) -> np.ndarray:
-    """Colours for the body's points the photo does not show: the median seen colour at the same height
-    (bins of ``step`` metres), interpolated across heights with none; the clothing carries on round the back."""
+def carry_colours(heights: np.ndarray, colours: np.ndarray, seen: np.ndarray, across: np.ndarray | None = None,
+                  step: float = 0.01) -> np.ndarray:
+    """Colours for the body's points the photo does not show: the clothing carries on round the back. At each
+    height (bins of ``step`` metres, interpolated across heights with none seen) the colour of the body's seen
+    sides there: with ``across`` (each point's position across the body, e.g. the photo's x), the median of
+    the seen points in the outer SIDE_SHARE on the left and on the right, blended across the back by position
+    (a held helmet, hands or a badge in front of the body do not go round it); without, the median of all."""
     out = colours.copy()
     if not seen.any() or seen.all():
         return out
     bins = np.floor((heights - heights.min()) / step).astype(int)
     have = np.unique(bins[seen])
-    med = np.array([np.median(colours[seen & (bins == b)], axis=0) for b in have])
+    if across is None:
+        sides = np.array([np.median(colours[seen & (bins == b)], axis=0) for b in have])
+        sides = np.stack([sides, sides], 1)
+    else:
+        sides = np.zeros((len(have), 2, colours.shape[1]))
+        for i, b in enumerate(have):
+            row = np.flatnonzero(seen & (bins == b))
+            x = across[row]
+            k = max(1, int(np.ceil(SIDE_SHARE * len(row))))
+            order = np.argsort(x)
+            sides[i, 0] = np.median(colours[row[order[:k]]], axis=0)
+            sides[i, 1] = np.median(colours[row[order[-k:]]], axis=0)
     centre = have.astype(float)
+    lo, hi = np.zeros((len(heights), colours.shape[1])), np.zeros((len(heights), colours.shape[1]))
     for c in range(colours.shape[1]):
-        out[~seen, c] = np.interp(bins[~seen].astype(float), centre, med[:, c])
+        lo[:, c] = np.interp(bins.astype(float), centre, sides[:, 0, c])
+        hi[:, c] = np.interp(bins.astype(float), centre, sides[:, 1, c])
+    w = np.full(len(heights), 0.5)
+    if across is not None and np.ptp(across) > 0:
+        w = np.clip((across - across.min()) / np.ptp(across), 0.0, 1.0)
+    blend = (1 - w)[:, None] * lo + w[:, None] * hi
+    out[~seen] = blend[~seen]
     return out
