@@ -104,6 +104,24 @@ def test_landmarks_and_mask(astronaut):
     assert mask[10, 500] < 0.5         # the top-right corner is background
 
 
+@pytest.mark.parametrize("backdrop, x", [((128, 130, 140), 300), ((255, 255, 255), 0), ((20, 20, 20), 512)])
+def test_a_person_in_a_wide_photo_is_segmented_around_the_bust(astronaut, backdrop, x):
+    """The astronaut padded to 1024x512: segmented on a crop around her bust, her mask is the portrait's own
+    (IoU 0.95-1.0 measured); the whole landscape photo at the segmenter's 256x256 took in the flag beside her
+    (IoU 0.77-0.93). Nothing outside the crop is person."""
+    pad = np.zeros((512, 1024, 3), np.uint8)
+    pad[:] = backdrop
+    pad[:, x:x + 512] = astronaut
+    face = detect_face(pad, "padded")
+    own = foreground_mask(astronaut) > 0.5
+    mask = foreground_mask(pad, face) > 0.5
+    inside = mask[:, x:x + 512]
+    assert (inside & own).sum() / (inside | own).sum() > 0.93
+    assert mask.sum() - inside.sum() < 100
+    whole = foreground_mask(pad)[:, x:x + 512] > 0.5
+    assert (inside & own).sum() / (inside | own).sum() > (whole & own).sum() / (whole | own).sum()
+
+
 def test_no_face_in_cat():
     from skimage import data
 

@@ -40,7 +40,7 @@ def read_photo_input(rgb: np.ndarray, name: str = "photo", timer=None, focal: fl
     with timer("face landmarks"):
         face = detect_face(rgb, name)
     with timer("person mask"):
-        mask = foreground_mask(rgb)
+        mask = foreground_mask(rgb, face)
     yaw = 0.0
     if torso:
         with timer("pose landmarks"):
