@@ -74,8 +74,8 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     back_of_head = cranium & (rest[:, 1] > face_y.mean()) if len(face_y) else cranium
     colours, seen = photo_colours(posed, posed_normals, points.faces, rest, camera, rgb, mask,
                                   default=SKIN_DEFAULT, margin_px=margin, carry=((top, back_of_head),))
-    # a body point's height is its row in the photo (metres at the body's depth): a ring's points keep to their
-    # row's ray, so its back lies lower in the canonical frame than its front, but is the same row of clothing
+    # a body point's height is its row in the photo (metres at the body's depth): a ring is one row of clothing,
+    # though in the canonical frame its sides lie lower than its front and back (bust.body_rings)
     uvz = camera.project(posed)
     row_height = -uvz[:, 1] / camera.fy * (np.median(uvz[body, 2]) if body.any() else 1.0)
     if body.any():  # the body's back: the colour of its sides at each height, not a blend of its front
