@@ -13,7 +13,7 @@ bases is ever made, whatever the number of expression channels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -88,6 +88,23 @@ class Rig:
             landmarks=model.landmarks,
             source=model.name,
             regions=dict(model.regions),
+        )
+
+    def with_part(self, name: str, vertices: np.ndarray, faces: np.ndarray, lbs_weights: np.ndarray) -> "Rig":
+        """This rig with a part appended as region ``name`` (the bust's body, the ears): its rest ``vertices``
+        (P, 3), ``faces`` (indices into them) and skinning weights (P, J). It carries no expression and no pose
+        correctives."""
+        n0, n = self.n_vertices, len(vertices)
+        regions = dict(self.regions)
+        regions[name] = np.arange(n0, n0 + n)
+        return replace(
+            self,
+            vertices=np.concatenate([self.vertices, np.asarray(vertices).astype(self.vertices.dtype)]),
+            faces=np.concatenate([self.faces, (np.asarray(faces) + n0).astype(self.faces.dtype)]),
+            lbs_weights=np.concatenate([self.lbs_weights, np.asarray(lbs_weights).astype(self.lbs_weights.dtype)]),
+            exprdirs=np.concatenate([self.exprdirs, np.zeros((n,) + self.exprdirs.shape[1:], self.exprdirs.dtype)]),
+            posedirs=np.concatenate([self.posedirs, np.zeros((n,) + self.posedirs.shape[1:], self.posedirs.dtype)]),
+            regions=regions,
         )
 
     def subdivide(self, levels: int = 1) -> "RigPoints":

@@ -11,7 +11,6 @@ alone (the head turns on its neck while the shoulders stay) and carry no express
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import numpy as np
 from scipy import ndimage
@@ -188,20 +187,9 @@ def add_bust(rig: Rig, params: FrameParams, camera: Camera, sil: np.ndarray, fac
     root = sk.transforms[0, ROOT].numpy().astype(np.float64)
     inv = np.linalg.inv(root)
     rest = pts @ inv[:3, :3].T + inv[:3, 3]
-    n0, n = rig.n_vertices, len(rest)
-    weights = np.zeros((n, rig.n_joints), rig.lbs_weights.dtype)
+    weights = np.zeros((len(rest), rig.n_joints), rig.lbs_weights.dtype)
     weights[:, ROOT] = 1.0
-    regions = dict(rig.regions)
-    regions["bust"] = np.arange(n0, n0 + n)
-    return replace(
-        rig,
-        vertices=np.concatenate([rig.vertices, rest.astype(rig.vertices.dtype)]),
-        faces=np.concatenate([rig.faces, (faces + n0).astype(rig.faces.dtype)]),
-        lbs_weights=np.concatenate([rig.lbs_weights, weights]),
-        exprdirs=np.concatenate([rig.exprdirs, np.zeros((n,) + rig.exprdirs.shape[1:], rig.exprdirs.dtype)]),
-        posedirs=np.concatenate([rig.posedirs, np.zeros((n,) + rig.posedirs.shape[1:], rig.posedirs.dtype)]),
-        regions=regions,
-    )
+    return rig.with_part("bust", rest, faces, weights)
 
 
 def body_disc_scales(points: np.ndarray, tangent: float, normal: float) -> np.ndarray:
