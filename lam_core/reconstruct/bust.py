@@ -11,7 +11,6 @@ alone (the head turns on its neck while the shoulders stay) and carry no express
 
 from __future__ import annotations
 
-
 import numpy as np
 from scipy import ndimage
 
