@@ -51,18 +51,15 @@ def main() -> int:
     from PIL import Image
 
     from exporter.official_zip import read_official_zip
-    from lam_core.camera import Camera, avatar_camera
-    from lam_core.params import FrameParams
+    from lam_core.camera import Camera
     from lam_core.reconstruct.seam import GeometricReconstructor, read_photo_input
-    from lam_core.reconstruct.quality import head_centre, orbit_about_head
+    from lam_core.reconstruct.quality import front_view, head_centre, orbit_about_head
     from lam_core.render import render_posed
 
     header(f"novel views: {ZIP.name} front view as the photo, exported, then both at yaw +-30 / pitch +-15 "
            f"({SIZE}x{SIZE}, white background)")
     truth = read_official_zip(ZIP, motions=False).to_avatar()
-    rig = truth.rig
-    tposed = truth.animate(FrameParams.zeros(1, rig.n_expr, rig.n_joints))
-    cam = avatar_camera(tposed.means[0], 0.0, 0.0, SIZE)
+    tposed, cam = front_view(truth, SIZE)
     photo_render = render_posed(tposed, cam, backend="cpu")
     photo = photo_render.rgb_uint8()
 

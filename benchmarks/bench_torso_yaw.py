@@ -75,12 +75,10 @@ def main() -> int:
         print(f"  (LAM avatar skipped: {ZIP} not found)", flush=True)
         return 0
     from exporter.official_zip import read_official_zip
-    from lam_core.camera import avatar_camera
-    from lam_core.params import FrameParams
+    from lam_core.reconstruct.quality import front_view
 
     truth = read_official_zip(ZIP, motions=False).to_avatar()
-    posed = truth.animate(FrameParams.zeros(1, truth.rig.n_expr, truth.rig.n_joints))
-    cam = avatar_camera(posed.means[0], 0.0, 0.0, 512)
+    posed, cam = front_view(truth)
     centre = head_centre(truth)
     errors = []
     for deg in TURNS:

@@ -75,13 +75,10 @@ def test_a_lam_avatar_turned_by_a_known_angle(shared_data):
     rough size. Measured: 0.0 degrees at 0, +16.1 at +30 and -9.5 at -30 (MediaPipe's world landmarks
     under-read a turned bust that fades out at the shoulders)."""
     from exporter.official_zip import read_official_zip
-    from lam_core.camera import avatar_camera
-    from lam_core.params import FrameParams
-    from lam_core.reconstruct.quality import head_centre, orbit_about_head
+    from lam_core.reconstruct.quality import front_view, head_centre, orbit_about_head
 
     truth = read_official_zip(shared_data / "lam_official" / "p2-1.zip", motions=False).to_avatar()
-    posed = truth.animate(FrameParams.zeros(1, truth.rig.n_expr, truth.rig.n_joints))
-    cam = avatar_camera(posed.means[0], 0.0, 0.0, 512)
+    posed, cam = front_view(truth)
     centre = head_centre(truth)
     est = {}
     for deg in (-30, 0, 30):   # the body's turn; the camera turns the other way about the head

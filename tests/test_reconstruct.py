@@ -395,15 +395,14 @@ def test_a_bust_that_ends_inside_the_photo_fades_out_and_keeps_to_its_silhouette
     export fades out alike, and seen from the photo's camera it keeps to the person's silhouette (the body's
     discs used to spread past it: a grey skirt under the bust; IoU 0.87 then, 0.92 now)."""
     from exporter.official_zip import read_official_zip
-    from lam_core.camera import avatar_camera
-    from lam_core.params import FrameParams
+    from lam_core.reconstruct.quality import front_view
 
     zp = shared_data / "lam_official" / "p2-1.zip"
     if not zp.is_file():
         pytest.skip(f"sample official avatar {zp} is not present")
     truth = read_official_zip(zp, motions=False).to_avatar()
-    posed = truth.animate(FrameParams.zeros(1, truth.rig.n_expr, truth.rig.n_joints))
-    photo = render_posed(posed, avatar_camera(posed.means[0], 0.0, 0.0, 512), backend="cpu").rgb_uint8()
+    posed, cam = front_view(truth)
+    photo = render_posed(posed, cam, backend="cpu").rgb_uint8()
     face, mask = detect_face(photo, "p2-1 front"), foreground_mask(photo)
     rec = reconstruct(photo, face, mask)
     pts = rec.avatar.points

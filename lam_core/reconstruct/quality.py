@@ -108,3 +108,13 @@ def turned_about_neck(rec, yaw_rad: float):
     q = quaternion_multiply(matrix_to_quaternion(torch.from_numpy(turn).float())[None], posed.quats[0])
     return PosedGaussians(torch.from_numpy(turned).float()[None], q[None], posed.scales, posed.colors,
                           posed.opacities)
+
+
+def front_view(avatar, size: int = 512):
+    """An avatar at rest and the square camera that frames it from the front: the view the novel-view protocol
+    renders as the "photo" of a LAM avatar. Returns (posed Gaussians, camera)."""
+    from ..camera import avatar_camera
+    from ..render.frames import rest_params
+
+    posed = avatar.animate(rest_params(avatar))
+    return posed, avatar_camera(posed.means[0], 0.0, 0.0, size)
