@@ -421,7 +421,7 @@ def test_a_bust_that_ends_inside_the_photo_fades_out_and_keeps_to_its_silhouette
 def test_the_back_of_the_head_takes_the_hair_colour(open_head_avatar):
     """The photo does not see the back of the head: above the face's middle it takes the colour of the head's
     top the photo shows (the hair), not one blend of everything seen (hair, skin and backdrop edge)."""
-    from lam_core.reconstruct.colour import near
+    from lam_core.reconstruct.colour import hop_distance
 
     rec = open_head_avatar
     pts = rec.avatar.points
@@ -429,7 +429,7 @@ def test_the_back_of_the_head_takes_the_hair_colour(open_head_avatar):
     face_y = y[pts.in_region("face")]
     top = pts.in_region("cranium") & (y > face_y.max()) & rec.seen
     hair = np.median(rec.avatar.gaussians.colors[top], axis=0)
-    back = pts.in_region("cranium") & (y > face_y.mean()) & ~near(rec.seen, pts.faces, 8)
+    back = pts.in_region("cranium") & (y > face_y.mean()) & (hop_distance(rec.seen, pts.faces, 8) > 8)
     assert back.sum() > 1000
     behind = orbit_about_head(rec.camera, rec.avatar.points.vertices[pts.in_region("cranium")].mean(0), 180, 0)
     posed = rec.avatar.animate(rec.photo_params)

@@ -69,13 +69,16 @@ def mesh_adjacency(n: int, faces: np.ndarray) -> sp.csr_matrix:
     return ((a + a.T) > 0).astype(np.float64)
 
 
-def near(selected: np.ndarray, faces: np.ndarray, hops: int) -> np.ndarray:
-    """(N,) bool: points within ``hops`` mesh edges of a ``selected`` one."""
+def hop_distance(selected: np.ndarray, faces: np.ndarray, max_hops: int) -> np.ndarray:
+    """(N,) int: how many mesh edges each point is from a ``selected`` one (0 on them); max_hops + 1 for
+    points farther than ``max_hops``."""
     adj = mesh_adjacency(len(selected), faces)
-    out = selected.copy()
-    for _ in range(hops):
-        out = out | (adj @ out.astype(np.float64) > 0)
-    return out
+    dist = np.where(selected, 0, max_hops + 1)
+    reached = selected.copy()
+    for hop in range(1, max_hops + 1):
+        reached = reached | (adj @ reached.astype(np.float64) > 0)
+        dist[reached & (dist > hop)] = hop
+    return dist
 
 
 def mesh_laplacian(n: int, faces: np.ndarray) -> sp.csr_matrix:
@@ -129,10 +132,11 @@ def photo_colours(points: np.ndarray, normals: np.ndarray, faces: np.ndarray, ca
     mirror = mirror_index(canonical)
     # a thin unseen band between seen points (the side of the nose, the fold under it) is filled from its
     # own neighbours; the mirror image, lit from the other side, would draw a seam along it
-    from_mirror = ~seen & seen[mirror] & ~near(seen, faces, NEAR_HOPS)
+    hops = hop_distance(seen, faces, max(NEAR_HOPS, CARRY_HOPS))
+    from_mirror = ~seen & seen[mirror] & (hops > NEAR_HOPS)
     colours[from_mirror] = colours[mirror[from_mirror]]
     known = seen | from_mirror
-    far = ~known & ~near(seen, faces, CARRY_HOPS)
+    far = ~known & (hops > CARRY_HOPS)
     for part, onto in carry:
         source = seen & part
         if source.sum() >= MIN_PART_POINTS:
