@@ -54,7 +54,7 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     posed by ``params``."""
     rest = points.vertices.astype(np.float64)
     scales, rotations, normals = surface_discs(rest, points.faces, tangent=TANGENT_SCALE)
-    body = points.in_region("bust")
+    body, cranium, face = points.in_region("bust"), points.in_region("cranium"), points.in_region("face")
     if body.any():
         scales[body] = body_disc_scales(rest[body], TANGENT_SCALE, NORMAL_SCALE)
     with torch.no_grad():
@@ -65,11 +65,10 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     posed_normals = np.einsum("nij,nj->ni", t, normals)
     # the head model's cranium is a guess at the hair's volume: near the silhouette it may bulge past the
     # person, where the soft, coarse mask still says "person"; keep it further from the mask's edge
-    margin = np.select([points.in_region("cranium"), points.in_region("bust")],
-                       [CRANIUM_MASK_MARGIN_PX, BODY_MASK_MARGIN_PX], FACE_MASK_MARGIN_PX)
+    margin = np.select([cranium, body], [CRANIUM_MASK_MARGIN_PX, BODY_MASK_MARGIN_PX], FACE_MASK_MARGIN_PX)
     # the head's top, above the face (hair, or a bald scalp), is carried round the back of the head above the
     # face's middle; below, the back of the head blends into the neck
-    cranium, face_y = points.in_region("cranium"), rest[points.in_region("face"), 1]
+    face_y = rest[face, 1]
     top = cranium & (rest[:, 1] > face_y.max()) if len(face_y) else cranium
     back_of_head = cranium & (rest[:, 1] > face_y.mean()) if len(face_y) else cranium
     colours, seen = photo_colours(posed, posed_normals, points.faces, rest, camera, rgb, mask,
@@ -89,11 +88,11 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     to_cam = camera.position - posed
     away = (posed_normals * to_cam).sum(1) < -BACK_FACING * np.linalg.norm(to_cam, axis=1)
     scales = scales.copy()
-    shell = points.in_region("cranium") | points.in_region("bust")
+    shell = cranium | body
     scales[away & ~seen & shell, :2] *= BACK_TANGENT_SCALE / TANGENT_SCALE
     opacities = np.full(points.n_points, OPACITY)
     if body.any():
-        face_rows = row_height[points.in_region("face")]
+        face_rows = row_height[face]
         # where the photo's lower edge cuts the person, the front view must show the photo as it is, down to
         # that edge; a person who ends inside the photo (a bust that fades out) fades out alike
         cut_by_frame = uvz[body, 1].max() >= camera.height - FRAME_PX
