@@ -228,37 +228,32 @@ def inside_silhouette(posed: np.ndarray, camera: Camera, mask: np.ndarray) -> np
     return (bilinear(near[..., None], uvz[:, 0], uvz[:, 1])[:, 0] >= 0.5).astype(float)
 
 
-def carry_colours(heights: np.ndarray, colours: np.ndarray, seen: np.ndarray, across: np.ndarray | None = None,
+def carry_colours(heights: np.ndarray, colours: np.ndarray, seen: np.ndarray, across: np.ndarray,
                   step: float = 0.01) -> np.ndarray:
     """Colours for the body's points the photo does not show: the clothing carries on round the back. At each
     height (bins of ``step`` metres, interpolated across heights with none seen) the colour of the body's seen
-    sides there: with ``across`` (each point's position across the body, e.g. the photo's x), the median of
-    the seen points in the outer SIDE_SHARE on the left and on the right, blended across the back by position
-    (a held helmet, hands or a badge in front of the body do not go round it); without, the median of all."""
+    sides there: ``across`` is each point's position across the body (e.g. the photo's x); the median of the
+    seen points in the outer SIDE_SHARE on the left and on the right, blended across the back by position
+    (a held helmet, hands or a badge in front of the body do not go round it)."""
     out = colours.copy()
     if not seen.any() or seen.all():
         return out
     bins = np.floor((heights - heights.min()) / step).astype(int)
     have = np.unique(bins[seen])
-    if across is None:
-        sides = np.array([np.median(colours[seen & (bins == b)], axis=0) for b in have])
-        sides = np.stack([sides, sides], 1)
-    else:
-        sides = np.zeros((len(have), 2, colours.shape[1]))
-        for i, b in enumerate(have):
-            row = np.flatnonzero(seen & (bins == b))
-            x = across[row]
-            k = max(1, int(np.ceil(SIDE_SHARE * len(row))))
-            order = np.argsort(x)
-            sides[i, 0] = np.median(colours[row[order[:k]]], axis=0)
-            sides[i, 1] = np.median(colours[row[order[-k:]]], axis=0)
+    sides = np.zeros((len(have), 2, colours.shape[1]))
+    for i, b in enumerate(have):
+        row = np.flatnonzero(seen & (bins == b))
+        k = max(1, int(np.ceil(SIDE_SHARE * len(row))))
+        order = np.argsort(across[row])
+        sides[i, 0] = np.median(colours[row[order[:k]]], axis=0)
+        sides[i, 1] = np.median(colours[row[order[-k:]]], axis=0)
     centre = have.astype(float)
     lo, hi = np.zeros((len(heights), colours.shape[1])), np.zeros((len(heights), colours.shape[1]))
     for c in range(colours.shape[1]):
         lo[:, c] = np.interp(bins.astype(float), centre, sides[:, 0, c])
         hi[:, c] = np.interp(bins.astype(float), centre, sides[:, 1, c])
     w = np.full(len(heights), 0.5)
-    if across is not None and np.ptp(across) > 0:
+    if np.ptp(across) > 0:
         w = np.clip((across - across.min()) / np.ptp(across), 0.0, 1.0)
     blend = (1 - w)[:, None] * lo + w[:, None] * hi
     out[~seen] = blend[~seen]
