@@ -3,9 +3,11 @@ landmarks find on real photos and on renders of avatars turned by a known angle.
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from lam_core.camera import Camera
-from lam_core.reconstruct.bust import NECK_RADIUS, _half_depth, _rows, body_rings, turned_axes
+from lam_core.reconstruct.bust import (NECK_RADIUS, _half_depth, _rows, body_rings, source_rows, turned_axes,
+                                      upper_body_top)
 
 CAM = Camera(512, 512, 640.0, 640.0, 256.0, 256.0)   # world = camera frame
 DEPTH = 0.7
@@ -108,3 +110,59 @@ def test_turned_rings_match_the_silhouette_from_the_front(deg):
         w, v = np.linalg.eigh(cov)
         axis = v[:, 1] * np.sign(v[0, 1])
         assert np.degrees(np.arctan2(axis[1], axis[0])) == pytest.approx(deg, abs=0.5)
+
+
+@pytest.mark.parametrize("yaw", [0.0, 0.4, -0.6])
+def test_every_point_of_a_ring_knows_its_photo_row(yaw):
+    """The front half of a ring lies on its row's rays; the back, as high but farther, projects nearer the
+    picture's middle (higher, below it: above a widening ring it shows past the front). The
+    fade and the back's colours go by the row the ring was built from, which source_rows recovers."""
+    pts, _, cen = _rings(yaw)
+    axis = np.array([0.0, 0.0, DEPTH])
+    rows = source_rows(pts.reshape(-1, 3), CAM, axis).reshape(pts.shape[:2])
+    want = cen[:, 1] / cen[:, 2] * CAM.fy + CAM.cy
+    np.testing.assert_allclose(rows, np.repeat(want[:, None], pts.shape[1], 1), atol=1e-6)
+    projected = CAM.project(pts.reshape(-1, 3))[:, 1].reshape(pts.shape[:2])
+    # the back, farther, projects nearer the picture's middle row than its own row
+    behind = (pts[..., 2] > DEPTH + 0.01) & (np.abs(rows - CAM.cy) > 10)
+    assert behind.sum() > 100
+    assert (np.abs(projected[behind] - CAM.cy) < np.abs(rows[behind] - CAM.cy) - 0.1).all()
+
+
+def test_the_body_starts_above_the_chin_where_the_person_shows_beside_the_head():
+    """A collar (or long hair) rising beside the neck above the chin: the rings start where it begins, not
+    at the chin. A silhouette that is the head alone down to the chin keeps the chin."""
+    yy, xx = np.mgrid[:512, :512]
+    head = (xx - 250) ** 2 / 60 ** 2 + (yy - 150) ** 2 / 80 ** 2 < 1          # chin at row 230
+    body = (yy > 225) & (np.abs(xx - 250) < 30 + 2 * (yy - 225))
+    assert upper_body_top(head | body, head, 230.0, 130.0) == 230.0
+    collar = (yy > 195) & (np.abs(xx - 250) < 95) & ~head                    # beside the jaw from row 195
+    top = upper_body_top(head | body | collar, head, 230.0, 130.0)
+    assert 195 <= top <= 199, top
+    # specks and the mask's soft rim along the head's outline do not count
+    rim = ndimage.binary_dilation(head, iterations=2) & ~head
+    assert upper_body_top(head | body | rim, head, 230.0, 130.0) == 230.0
+
+
+def test_the_photo_sees_the_bodys_outline_and_its_back_where_that_shows_past_the_front():
+    """The body is built from the silhouette, so the photo shows what of it the photo's camera sees: its
+    outline (the rings' outermost points, seen edge-on, take the photo's colour rather than the back's: a
+    grey rim round LAM's bust before) and the back where, below the picture's middle, it shows above the front
+    of a narrower ring (a line across the shoulders before). The rest of the back lies behind the front."""
+    from lam_core.reconstruct.analytic import seen_from_photo
+    from lam_core.reconstruct.surface import surface_discs
+
+    pts, faces, cen = body_rings(CAM, _silhouette(), CHIN, 150.0, np.array([0.0, 0.0, DEPTH]), 0.0)
+    _, _, normals = surface_discs(pts, faces, tangent=0.55)
+    least = seen_from_photo(pts, normals, CAM, np.ones(len(pts), bool))
+    cos = (normals * -pts).sum(1) / np.linalg.norm(pts, axis=1)     # the camera sits at the origin
+    uv = CAM.project(pts)
+    rings, segments = len(cen), len(pts) // len(cen)
+    grid = pts.reshape(rings, segments, 3)[..., 0]
+    ends = np.concatenate([np.argmin(grid, 1), np.argmax(grid, 1)]) + np.tile(np.arange(rings) * segments, 2)
+    ends = ends[uv[ends, 1] < 420]   # lower down, the shoulders run off the picture's sides
+    assert len(ends) > 20 and (cos[ends] > least[ends]).all()
+    past = np.isinf(least)
+    assert past.sum() > 10 and (cos[past] < 0).all() and (uv[past, 1] > 290).all()  # where the shoulders widen
+    back = cos < -0.5
+    assert (~past[back]).mean() > 0.9

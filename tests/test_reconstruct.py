@@ -123,11 +123,11 @@ def test_open_head_reconstruction(open_head_avatar, astronaut):
     r = out.rgb_uint8()
     q = front_quality(r, img, mask, face.points, detect_face(r, "render").points, face.interocular_px)
     assert q.psnr >= 24.0 and q.ssim >= 0.85 and q.landmark_error <= 0.03, q
-    # the whole person (the face and the coarser body): 16.3 dB measured, the goal is 24
+    # the whole person (the face and the coarser body): 17.7 dB measured, the goal is 24
     from lam_core.metrics import psnr
     from lam_core.reconstruct.quality import masked_photo
 
-    assert psnr(r / 255.0, masked_photo(img, mask), mask > 0.5) >= 15.8
+    assert psnr(r / 255.0, masked_photo(img, mask), mask > 0.5) >= 17.2
     # MediaPipe finds the face from +-30 degrees of yaw and +-15 of pitch
     from lam_core.reconstruct.quality import head_centre
 
@@ -152,6 +152,10 @@ def test_the_bust_holds_up_from_every_side(open_head_avatar, astronaut):
     ours, person = front.alpha.numpy().squeeze() > 0.5, mask > 0.5
     iou = (ours & person).sum() / (ours | person).sum()
     assert iou > 0.85, iou
+    # all of the person is covered, beside the neck above the chin too (the helmet's neck ring rises there:
+    # 622 pixels uncovered when the body began at the chin, 16 now)
+    uncovered = ndimage.binary_erosion(person, iterations=3) & ~ours
+    assert uncovered.sum() < 0.001 * person.sum(), uncovered.sum()
     # the cranium is carved to the silhouette: seen from the photo's camera it never bulges past the person
     from lam_core.reconstruct.bust import person_silhouette
 
@@ -410,8 +414,14 @@ def test_a_bust_that_ends_inside_the_photo_fades_out_and_keeps_to_its_silhouette
     ours = render_posed(rec.avatar.animate(rec.photo_params), rec.camera, backend="cpu").alpha.numpy().squeeze() > 0.5
     person = mask > 0.5
     assert (ours & person).sum() / (ours | person).sum() > 0.9
-    # the lowest rows of the body fade to nothing, its upper part is opaque (or kept off the backdrop)
-    rows = rec.camera.project(rec.avatar.animate(rec.photo_params).means[0].numpy()[body])[:, 1]
+    # the lowest rows of the body fade to nothing, its upper part is opaque (or kept off the backdrop); a point's
+    # row is its ring's (the back, farther, projects higher)
+    from lam_core.reconstruct.bust import source_rows
+
+    with torch.no_grad():
+        neck = pts.deform(rec.photo_params).joints[0, list(pts.rig.joint_names).index("neck")].numpy()
+    means = rec.avatar.animate(rec.photo_params).means[0].numpy().astype(np.float64)
+    rows = source_rows(means[body], rec.camera, neck.astype(np.float64))
     opacity = rec.avatar.gaussians.opacities[body]
     assert opacity[rows > np.percentile(rows, 98)].mean() < 0.2
     upper = rows < np.percentile(rows, 50)

@@ -17,9 +17,10 @@ from ..lbs import blended_rotations
 from ..params import FrameParams
 from ..rig import Rig, RigPoints
 from ..camera import Camera
-from .bust import add_bust, body_disc_scales, body_fade, inside_silhouette, carry_colours, person_silhouette
+from .bust import (add_bust, body_disc_scales, body_fade, carry_colours, inside_silhouette, person_silhouette,
+                   source_rows)
 from .carve import carve_to_silhouette, grow_to_silhouette
-from .colour import bilinear, photo_colours
+from .colour import MIN_FACING, bilinear, photo_colours
 from .surface import NORMAL_SCALE, surface_discs
 
 OPACITY = 0.98
@@ -34,7 +35,9 @@ HIDDEN_REGIONS = ("teeth_upper", "teeth_lower", "mouth")  # behind the lips: ref
 HIDDEN_DEPTH_M = 0.001  # ... i.e. no more than this behind the rendered depth at their pixel
 FACE_MASK_MARGIN_PX = 3.0
 CRANIUM_MASK_MARGIN_PX = 10.0
-BODY_MASK_MARGIN_PX = 1.0  # the body's outline is the silhouette's: its outermost points take the photo's colour too
+BODY_MASK_MARGIN_PX = 0.0  # the body is built from the silhouette: its outline is the photo's, and takes its colours
+BODY_GRAZING = -0.15      # the body's points seen edge-on (at its outline) count as seen down to this cosine
+STICK_OUT_SPACINGS = 2.0  # the body's back shows past its front where no front point projects this near
 FIXED_COLOURS = {"mouth": (0.16, 0.06, 0.06), "teeth_upper": (0.86, 0.83, 0.76), "teeth_lower": (0.86, 0.83, 0.76)}
 SKIN_DEFAULT = (0.62, 0.48, 0.4)
 
@@ -71,12 +74,19 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     face_y = rest[face, 1]
     top = cranium & (rest[:, 1] > face_y.max()) if len(face_y) else cranium
     back_of_head = cranium & (rest[:, 1] > face_y.mean()) if len(face_y) else cranium
+    facing = np.where(body, seen_from_photo(posed, posed_normals, camera, body), MIN_FACING)
     colours, seen = photo_colours(posed, posed_normals, points.faces, rest, camera, rgb, mask,
-                                  default=SKIN_DEFAULT, margin_px=margin, carry=((top, back_of_head),))
-    # a body point's height is its row in the photo (metres at the body's depth): a ring is one row of clothing,
-    # though in the canonical frame its sides lie lower than its front and back (bust.body_rings)
+                                  default=SKIN_DEFAULT, margin_px=margin, carry=((top, back_of_head),),
+                                  min_facing=facing)
+    # a body point's height is the photo row its ring was built from (metres at the body's depth): a ring is one
+    # row of clothing, though in the canonical frame its sides lie lower than its front and back, and its back,
+    # farther from the camera, projects onto a higher row than its front (bust.source_rows)
     uvz = camera.project(posed)
-    row_height = -uvz[:, 1] / camera.fy * (np.median(uvz[body, 2]) if body.any() else 1.0)
+    rows = uvz[:, 1].copy()
+    if body.any():
+        neck = sk.joints[0, list(points.rig.joint_names).index("neck")].numpy().astype(np.float64)
+        rows[body] = source_rows(posed[body], camera, neck)
+    row_height = -rows / camera.fy * (np.median(uvz[body, 2]) if body.any() else 1.0)
     if body.any():  # the body's back: the colour of its sides at each height, not a blend of its front
         colours[body] = carry_colours(row_height[body], colours[body], seen[body], across=uvz[body, 0])
     for region, colour in FIXED_COLOURS.items():
@@ -107,6 +117,30 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
         rotations=rotations.astype(np.float32),
     )
     return g, seen
+
+
+def seen_from_photo(posed: np.ndarray, normals: np.ndarray, camera: Camera, body: np.ndarray) -> np.ndarray:
+    """(N,) the least cosine to the photo's camera at which each of the body's points counts as facing it.
+
+    The body is built from the silhouette, so the photo shows all of it that its camera sees: its outline, where
+    the points are seen edge-on (they take the photo's colour, not the back's), and the back where it sticks
+    out past the front (the back is as high as the front but farther, so above a ring that widens it projects
+    a little higher: bust.body_rings). A back point sticks out when no front-facing point projects within
+    twice the front's own spacing of it; the rest of the back lies behind the front."""
+    from scipy.spatial import cKDTree
+
+    to_cam = camera.position - posed
+    cos = (normals * to_cam).sum(1) / np.linalg.norm(to_cam, axis=1).clip(1e-12)
+    uv = camera.project(posed)[:, :2]
+    front = cos > 0
+    out = np.full(len(posed), BODY_GRAZING)
+    if not (front & body).sum() > 1:
+        return out
+    spacing = np.median(cKDTree(uv[front & body]).query(uv[front & body], k=2)[0][:, 1])
+    gap = STICK_OUT_SPACINGS * spacing
+    near_front = cKDTree(uv[front]).query(uv, distance_upper_bound=gap)[0] <= gap
+    out[body & ~front & ~near_front] = -np.inf
+    return out
 
 
 def crop_camera(camera: Camera, u: np.ndarray, v: np.ndarray, margin: int = 4) -> tuple[Camera, int, int]:

@@ -28,7 +28,10 @@ FADE_FACES = 0.3            # the bust fades out over its lowest 0.3 face height
 BODY_NEIGHBOURS = 4         # the body's discs are sized by the distance to their 4th-nearest point
 SIDE_SHARE = 0.25            # the back's colour at each height: the outer quarter of the seen body on each side
 EDGE_SLACK_PX = 3            # the body keeps out of silhouette gaps wider than twice this
+HEAD_TUCK_PX = 2             # above the chin, the rings keep what lies beside the head and this far under its edge
+MIN_BESIDE_PX = 30           # ... when the silhouette shows at least this much beside the head there
 CHIN = 152                  # MediaPipe landmark at the bottom of the chin
+EYES = [33, 263]            # MediaPipe landmarks at the eyes' outer corners: the rings start no higher
 ROOT = 0
 
 
@@ -101,16 +104,19 @@ def _turned_rings(a: np.ndarray, xc: np.ndarray, depth: float, yaw: float, n_fro
 
 
 def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height_px: float,
-               axis_world: np.ndarray, yaw: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+               axis_world: np.ndarray, yaw: float = 0.0,
+               top_px: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Vertices (R * segments, 3) in the photo's world frame, triangles, and the ring centres, or None
     when the silhouette shows no body below the chin. ``yaw``: the torso's turn about the camera's vertical
     (radians, positive when the image's right side is farther: :func:`lam_core.photo.pose.torso_yaw`); the
-    front view matches the silhouette whatever it is."""
+    front view matches the silhouette whatever it is. ``top_px``: the row the rings start at (default, and at
+    the lowest, the chin's)."""
     w2c = camera.world_to_camera
     axis_cam = w2c[:3, :3] @ axis_world + w2c[:3, 3]
     depth = float(axis_cam[2])
-    v_top = float(chin_px[1])
-    v_bottom = min(float(camera.height), v_top + MAX_DROP_FACES * face_height_px)
+    v_chin = float(chin_px[1])
+    v_top = v_chin if top_px is None else min(float(top_px), v_chin)
+    v_bottom = min(float(camera.height), v_chin + MAX_DROP_FACES * face_height_px)
     if v_bottom - v_top < 4:
         return None
     # rings and segments spaced alike (square cells) within the bust's vertex budget
@@ -164,6 +170,53 @@ def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height
     return pts, faces, cen
 
 
+def head_footprint(vertices: np.ndarray, faces: np.ndarray, camera: Camera) -> np.ndarray:
+    """(H, W) bool: the pixels the head mesh (``vertices`` posed as in the photo) covers in the photo."""
+    from PIL import Image, ImageDraw
+
+    uv = camera.project(vertices)[:, :2]
+    im = Image.new("1", (camera.width, camera.height), 0)
+    draw = ImageDraw.Draw(im)
+    for tri in uv[faces]:
+        draw.polygon([tuple(p) for p in tri], fill=1)
+    return np.asarray(im, dtype=bool)
+
+
+def upper_body_top(sil: np.ndarray, head: np.ndarray, chin_v: float, eyes_v: float) -> float:
+    """The row the body's rings start at: the chin's, or higher, up to the eyes' row, where the silhouette
+    holds the person beside the head, which the head does not cover (a collar, long hair beside the neck and
+    cheeks). Specks and the mask's soft edge along the head's outline do not count."""
+    lo, hi = int(max(np.ceil(eyes_v), 0)), int(min(np.floor(chin_v), sil.shape[0]))
+    if hi <= lo:
+        return chin_v
+    beside = sil[lo:hi] & ~ndimage.binary_dilation(head[lo:hi], iterations=EDGE_SLACK_PX)
+    beside = ndimage.binary_opening(beside, iterations=EDGE_SLACK_PX)
+    rows = np.flatnonzero(beside.sum(1) > 0)
+    if beside.sum() < MIN_BESIDE_PX or not len(rows):
+        return chin_v
+    return float(lo + rows[0])
+
+
+def _keep_vertices(pts: np.ndarray, faces: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mesh with only the triangles among the ``keep`` vertices, and the vertices they use."""
+    faces = faces[keep[faces].all(1)]
+    used = np.zeros(len(pts), bool)
+    used[faces] = True
+    return pts[used], (np.cumsum(used) - 1)[faces]
+
+
+def source_rows(points: np.ndarray, camera: Camera, axis_world: np.ndarray) -> np.ndarray:
+    """(N,) the photo row (pixels) each of the body's points, posed as in the photo, was built from: its ring's
+    row. :func:`body_rings` sets a ring point's camera-frame height to ``y (depth - |dz|) / depth`` at depth
+    ``depth + dz`` (``depth``: the axis's, ``y``: the row's height at that depth): the front half lies on the
+    row's rays and projects onto it; the back, as high as the front but farther, projects onto a higher row."""
+    w2c = camera.world_to_camera
+    cam = points @ w2c[:3, :3].T + w2c[:3, 3]
+    depth = float((w2c[:3, :3] @ axis_world + w2c[:3, 3])[2])
+    y = cam[:, 1] * depth / np.maximum(depth - np.abs(cam[:, 2] - depth), 1e-6)
+    return y / depth * camera.fy + camera.cy
+
+
 def person_silhouette(mask: np.ndarray, face_px: np.ndarray) -> np.ndarray:
     """(H, W) bool: the part of the person mask that holds the face, without specks."""
     from .fit_open_head import _silhouette
@@ -178,10 +231,19 @@ def add_bust(rig: Rig, params: FrameParams, camera: Camera, sil: np.ndarray, fac
     person's silhouette (:func:`person_silhouette`), ``torso_yaw`` the body's turn (:func:`body_rings`)."""
     sk = rig.deform(params)
     neck = sk.joints[0, rig.joint_names.index("neck")].numpy().astype(np.float64)
-    made = body_rings(camera, sil, face_px[CHIN, :2], face_height_px, neck, torso_yaw)
+    chin_v = float(face_px[CHIN, 1])
+    head = head_footprint(sk.vertices[0].numpy().astype(np.float64), rig.faces, camera)
+    top = upper_body_top(sil, head, chin_v, float(face_px[EYES, 1].mean()))
+    made = body_rings(camera, sil, face_px[CHIN, :2], face_height_px, neck, torso_yaw, top_px=top)
     if made is None:
         return rig
     pts, faces, _ = made
+    if top < chin_v:  # above the chin the rings are only what lies beside the head (a collar, long hair)
+        uv = camera.project(pts)
+        tucked = ndimage.binary_erosion(head, iterations=HEAD_TUCK_PX)
+        r = np.clip(uv[:, 1].astype(int), 0, tucked.shape[0] - 1)
+        c = np.clip(uv[:, 0].astype(int), 0, tucked.shape[1] - 1)
+        pts, faces = _keep_vertices(pts, faces, ~((source_rows(pts, camera, neck) < chin_v) & tucked[r, c]))
     # into the canonical frame: undo the root joint's transform of the photo's pose
     root = sk.transforms[0, ROOT].numpy().astype(np.float64)
     inv = np.linalg.inv(root)

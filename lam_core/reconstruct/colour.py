@@ -40,8 +40,10 @@ def bilinear(image: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return top * (1 - fy) + bottom * fy
 
 
-def visible(points: np.ndarray, normals: np.ndarray, camera: Camera, cell_px: float) -> np.ndarray:
-    """(N,) bool: points in the image, facing the camera, and not hidden behind other points."""
+def visible(points: np.ndarray, normals: np.ndarray, camera: Camera, cell_px: float,
+            min_facing: float | np.ndarray = MIN_FACING) -> np.ndarray:
+    """(N,) bool: points in the image, facing the camera (cosine above ``min_facing``, scalar or per point), and
+    not hidden behind other points."""
     uvz = camera.project(points)
     u, v, z = uvz.T
     inside = (z > 0) & (u >= 0) & (u < camera.width) & (v >= 0) & (v < camera.height)
@@ -53,7 +55,7 @@ def visible(points: np.ndarray, normals: np.ndarray, camera: Camera, cell_px: fl
                     + (np.clip(u, 0, camera.width - 1) // cell_px).astype(int), 0)
     zbuf = np.full(rows * cols, np.inf)
     np.minimum.at(zbuf, cell[inside], z[inside])
-    return inside & (facing > MIN_FACING) & (z <= zbuf[cell] + DEPTH_TOLERANCE)
+    return inside & (facing > min_facing) & (z <= zbuf[cell] + DEPTH_TOLERANCE)
 
 
 def mirror_index(points: np.ndarray) -> np.ndarray:
@@ -112,19 +114,20 @@ def photo_colours(points: np.ndarray, normals: np.ndarray, faces: np.ndarray, ca
                   camera: Camera, rgb: np.ndarray, mask: np.ndarray, default=(0.5, 0.4, 0.35),
                   cell_px: float | None = None, margin_px: float | np.ndarray = MASK_MARGIN_PX,
                   carry: tuple[tuple[np.ndarray, np.ndarray], ...] = (),
-                  ) -> tuple[np.ndarray, np.ndarray]:
+                  min_facing: float | np.ndarray = MIN_FACING) -> tuple[np.ndarray, np.ndarray]:
     """Colours (N, 3) in [0, 1] for surface points posed as in the photo (``points``, ``normals``), with
     ``canonical`` (N, 3) rest positions for the symmetry. ``margin_px`` (scalar or per point): how far
     inside the person mask a point must project to take the photo's colour. ``carry``: pairs of point masks
     (part, onto): the unseen points of ``onto`` more than CARRY_HOPS mesh edges from any seen point take the
     median seen colour of ``part`` (the hair's colour carried round the back of the head), so the smooth fill
     blends from the seen edge into the part's own colour, not into one global average of everything seen.
+    ``min_facing`` (scalar or per point): see :func:`visible`.
     Returns (colours, seen mask)."""
     image = rgb.astype(np.float64) / 255.0
     uvz = camera.project(points)
     if cell_px is None:  # a little coarser than the projected point spacing, so surfaces have no gaps
         cell_px = 2.0
-    seen = visible(points, normals, camera, cell_px)
+    seen = visible(points, normals, camera, cell_px, min_facing)
     inside = ndimage.distance_transform_edt(mask > 0.5)
     seen &= bilinear(inside[..., None], uvz[:, 0], uvz[:, 1])[:, 0] >= margin_px
     colours = np.zeros((len(points), 3))
