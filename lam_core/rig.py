@@ -22,7 +22,7 @@ import torch
 from .head_model import HeadModel, LandmarkEmbedding
 from .lbs import Skinned, blend, lbs
 from .params import FrameParams
-from .subdivision import subdivide
+from .subdivision import subdivide, subdivide_except
 from .tensors import ArrayTensors
 
 
@@ -107,9 +107,14 @@ class Rig:
             regions=regions,
         )
 
-    def subdivide(self, levels: int = 1) -> "RigPoints":
-        """The points of the mesh midpoint-subdivided ``levels`` times (FLAME: 20,018 once, 79,936 twice)."""
-        sub = subdivide(self.faces, self.n_vertices, levels)
+    def subdivide(self, levels: int = 1, coarse: np.ndarray | None = None) -> "RigPoints":
+        """The points of the mesh midpoint-subdivided ``levels`` times (FLAME: 20,018 once, 79,936 twice);
+        with ``coarse`` (V,) bool, the triangles among those vertices are left alone at the first level
+        (:func:`~lam_core.subdivision.subdivide_except`)."""
+        if coarse is not None and levels >= 1 and np.any(coarse):
+            sub = subdivide_except(self.faces, self.n_vertices, coarse, levels)
+        else:
+            sub = subdivide(self.faces, self.n_vertices, levels)
         return RigPoints(self, sub.interp, sub.faces)
 
     def points(self) -> "RigPoints":

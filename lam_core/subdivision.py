@@ -19,6 +19,9 @@ import scipy.sparse as sp
 import trimesh
 
 
+WEIGHT_TOLERANCE = 1e-4
+
+
 @dataclass(frozen=True, eq=False)
 class Subdivision:
     faces: np.ndarray          # (F', 3) int64 faces of the fine mesh
@@ -73,6 +76,102 @@ def subdivide(faces: np.ndarray, n_vertices: int, levels: int = 1) -> Subdivisio
         step = _one_level(result.faces, result.n_fine)
         result = Subdivision(faces=step.faces, interp=(step.interp @ result.interp).tocsr())
     return result
+
+
+def subdivide_except(faces: np.ndarray, n_vertices: int, coarse: np.ndarray, levels: int = 1) -> Subdivision:
+    """Midpoint subdivision that leaves alone the triangles whose three vertices are all ``coarse`` (V,) bool
+    at the first level (the levels after it are uniform): the first level splits the edges of every other
+    triangle (:func:`subdivide_at`)."""
+    faces = np.asarray(faces, dtype=np.int64)
+    coarse = np.asarray(coarse, dtype=bool)
+    if levels < 1:
+        raise ValueError("levels must be >= 1")
+    if coarse.shape != (n_vertices,):
+        raise ValueError(f"coarse has shape {coarse.shape}; expected ({n_vertices},)")
+    edge_of, n_e = _face_edges(faces, n_vertices)
+    kept = np.zeros(n_e, bool)
+    kept[edge_of[~coarse[faces].all(1)].ravel()] = True
+    result = subdivide_at(faces, n_vertices, kept)
+    if levels > 1:
+        step = subdivide(result.faces, result.n_fine, levels - 1)
+        result = Subdivision(faces=step.faces, interp=(step.interp @ result.interp).tocsr())
+    return result
+
+
+def _face_edges(faces: np.ndarray, n_vertices: int) -> tuple[np.ndarray, int]:
+    """(F, 3) each triangle's edges (0,1), (1,2), (2,0) as indices into the mesh's unique edges, and their number
+    (trimesh's ``edges_unique`` order, as :func:`subdivide` numbers its midpoints)."""
+    mesh = trimesh.Trimesh(vertices=np.zeros((n_vertices, 3)), faces=faces, process=False, validate=False)
+    return mesh.faces_unique_edges, len(mesh.edges_unique)
+
+
+def subdivide_at(faces: np.ndarray, n_vertices: int, kept: np.ndarray) -> Subdivision:
+    """One level of midpoint subdivision at the edges ``kept`` (E,) bool (unique edges in :func:`subdivide`'s
+    order): a triangle with all three edges kept splits in four as :func:`subdivide` splits it, one with none
+    stays whole, and one with one or two is split from each kept midpoint to the opposite corner (no triangle
+    is degenerate; every one keeps the base winding). The points are the V base vertices, then the kept
+    midpoints in edge order: so the points alone (the kept edges) give the triangles."""
+    faces = np.asarray(faces, dtype=np.int64)
+    kept = np.asarray(kept, dtype=bool)
+    full = _one_level(faces, n_vertices)
+    edge_of = full.faces.reshape(4, len(faces), 3)[3] - n_vertices   # the centre triangle's corners: (0,1), (1,2), (2,0)
+    new_id = np.full(n_vertices + len(kept), -1, np.int64)
+    new_id[:n_vertices] = np.arange(n_vertices)
+    new_id[n_vertices + np.flatnonzero(kept)] = n_vertices + np.arange(kept.sum())
+    n_kept = kept[edge_of].sum(1)
+    out = [new_id[full.faces.reshape(4, len(faces), 3)[:, n_kept == 3].reshape(-1, 3)], faces[n_kept == 0]]
+    for fi in np.flatnonzero((n_kept == 1) | (n_kept == 2)):
+        tri = [int(x) for x in faces[fi]]
+        mids = {(tri[k], tri[(k + 1) % 3]): int(new_id[n_vertices + edge_of[fi, k]])
+                for k in range(3) if kept[edge_of[fi, k]]}
+        out.append(np.array(_split_at_midpoints(tri, mids), np.int64).reshape(-1, 3))
+    return Subdivision(faces=np.concatenate(out), interp=full.interp[np.flatnonzero(new_id >= 0)].tocsr())
+
+
+def _split_at_midpoints(tri: list[int], mids: dict[tuple[int, int], int]) -> list[list[int]]:
+    """Triangle ``tri`` split at the midpoints ``mids`` of its edges ((a, b) in its winding -> point id)."""
+    for k in range(3):
+        a, b, c = tri[k], tri[(k + 1) % 3], tri[(k + 2) % 3]
+        m = mids.get((a, b))
+        if m is not None:
+            rest = {e: p for e, p in mids.items() if e != (a, b)}
+            return _split_at_midpoints([a, m, c], {e: p for e, p in rest.items() if e == (c, a)}) + \
+                _split_at_midpoints([m, b, c], {e: p for e, p in rest.items() if e == (b, c)})
+    return [tri]
+
+
+def kept_edges(faces: np.ndarray, n_vertices: int, interp: sp.spmatrix) -> np.ndarray | None:
+    """The edges whose midpoints ``interp`` (N, V) holds after the V base vertices, as :func:`subdivide_at`
+    lays its points out (E,) bool; None when its rows are not that layout (weights within WEIGHT_TOLERANCE: a
+    file stores them quantised)."""
+    interp = sp.csr_matrix(interp)
+    n = interp.shape[0]
+    if interp.shape[1] != n_vertices or n < n_vertices:
+        return None
+    head = interp[:n_vertices]
+    if head.nnz != n_vertices or not np.array_equal(head.indices, np.arange(n_vertices)) \
+            or not np.allclose(head.data, 1.0, atol=WEIGHT_TOLERANCE):
+        return None
+    tail = interp[n_vertices:]
+    if tail.nnz != 2 * (n - n_vertices) or not np.all(np.diff(tail.indptr) == 2) \
+            or not np.allclose(tail.data, 0.5, atol=WEIGHT_TOLERANCE):
+        return None
+    mesh = trimesh.Trimesh(vertices=np.zeros((n_vertices, 3)), faces=np.asarray(faces, np.int64), process=False,
+                           validate=False)
+    edges = np.sort(mesh.edges_unique, axis=1)
+    pairs = np.sort(tail.indices.reshape(-1, 2), axis=1)
+    key = edges[:, 0].astype(np.int64) * n_vertices + edges[:, 1]
+    order = np.argsort(key)
+    want = pairs[:, 0].astype(np.int64) * n_vertices + pairs[:, 1]
+    pos = np.searchsorted(key[order], want)
+    if np.any(pos >= len(key)) or not np.array_equal(key[order][np.minimum(pos, len(key) - 1)], want):
+        return None
+    ids = order[pos]
+    if np.any(np.diff(ids) <= 0):   # midpoints in edge order, each once
+        return None
+    kept = np.zeros(len(edges), bool)
+    kept[ids] = True
+    return kept
 
 
 def subdivide_landmarks(faces_idx: np.ndarray, bary: np.ndarray, n_faces: int) -> tuple[np.ndarray, np.ndarray]:

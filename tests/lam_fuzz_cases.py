@@ -159,7 +159,7 @@ def crafted(quantised: bytes, lossless: bytes) -> list[Case]:
     # harmless header changes a reader must accept
     for path, value in [("meta", "not an object"), ("thumbnail", {"mime": "image/gif"}), ("producer", 12),
                         ("units", DELETE), ("rig.kind", 5), ("rig.source", ["x"]), ("future_field", {"a": 1}),
-                        ("gaussians.count", 162.0)]:
+                        ("gaussians.count", 162.0), ("gaussians.point_faces", {"kind": "adaptive"})]:
         add(f"header accepts {path}={str(value)[:30]}", q, _set(path, value), "ok")
     # not JSON / not an object / too deep
     for name, text in [("not json", b"{not json"), ("array", b"[1,2,3]"), ("bad utf-8", b'{"a":"\xff\xfe"}'),

@@ -81,6 +81,13 @@ def tiny_avatar(seed: int = 0, levels: int = 1) -> GaussianAvatar:
     return GaussianAvatar(points, _gaussians(points.vertices, np.random.default_rng(seed + 1)))
 
 
+def adaptive_avatar(seed: int = 0, levels: int = 1) -> GaussianAvatar:
+    """:func:`tiny_avatar` with its lower half left coarse at the first subdivision (the open head's back)."""
+    rig = sphere_rig(1, tuple(f"expr_{i:02d}" for i in range(7)), None, seed, landmarks=12)
+    points = rig.subdivide(levels, coarse=rig.vertices[:, 1] < 0)
+    return GaussianAvatar(points, _gaussians(points.vertices, np.random.default_rng(seed + 1)))
+
+
 def sparse_channel_avatar(seed: int = 0, n_landmark_channels: int = 1400) -> GaussianAvatar:
     """Open-head-like: 2,562 base vertices, ~1,400 landmark channels (lmk_000_x ...) plus ARKit-named ones,
     each moving 4 vertices; Gaussians on the vertices themselves (identity binding)."""

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from exporter.lamfile import decode_lam, encode_lam, spec
 from lam_core.synthetic import synthetic_avatar
 from tests.conftest import ROOT
-from tests.lam_support import PNG_1x1, general_interp_avatar, sparse_channel_avatar, tiny_avatar
+from tests.lam_support import PNG_1x1, adaptive_avatar, general_interp_avatar, sparse_channel_avatar, tiny_avatar
 
 DRIVER = ROOT / "tests" / "js" / "lam_reader_driver.mjs"
 NODE = shutil.which("node")
@@ -120,7 +120,8 @@ def test_sparse_many_channels_same_numbers(lossless, tmp_path):
     compare(data, tmp_path)
 
 
-@pytest.mark.parametrize("make", [general_interp_avatar, lambda: tiny_avatar(levels=2)], ids=["general", "levels2"])
+@pytest.mark.parametrize("make", [general_interp_avatar, lambda: tiny_avatar(levels=2), adaptive_avatar],
+                         ids=["general", "levels2", "adaptive"])
 def test_other_bindings_same_numbers(make, tmp_path):
     compare(encode_lam(make()), tmp_path)
 

@@ -13,7 +13,8 @@ from exporter.lamfile import spec
 from exporter.lamfile.fidelity import posed_errors
 from lam_core.exercise import exercise_sequence
 from lam_core.synthetic import synthetic_avatar
-from tests.lam_support import PNG_1x1, frame, general_interp_avatar, sparse_channel_avatar, split, tiny_avatar
+from tests.lam_support import (PNG_1x1, adaptive_avatar, frame, general_interp_avatar, sparse_channel_avatar, split,
+                               tiny_avatar)
 
 RIG_ARRAYS = ("vertices", "faces", "joints", "joint_exprdirs", "lbs_weights", "exprdirs", "posedirs")
 GAUSSIAN_ARRAYS = ("offsets", "colors", "opacities", "scales", "rotations")
@@ -53,7 +54,8 @@ def assert_identical(a, b):
             np.testing.assert_array_equal(getattr(ra.landmarks, key), getattr(rb.landmarks, key))
 
 
-@pytest.mark.parametrize("make", [tiny_avatar, general_interp_avatar, lambda: tiny_avatar(levels=2)])
+@pytest.mark.parametrize("make", [tiny_avatar, general_interp_avatar, lambda: tiny_avatar(levels=2), adaptive_avatar,
+                                  lambda: adaptive_avatar(levels=2)])
 def test_lossless_round_trip_is_exact(make):
     a = make()
     f = decode_lam(encode_lam(a, lossless=True))
@@ -149,6 +151,41 @@ def test_point_faces_that_are_not_a_subdivision_are_stored():
     f = decode_lam(encode_lam(b))
     assert f.header["gaussians"]["point_faces"] == {"kind": "chunk"}
     np.testing.assert_array_equal(f.avatar.points.faces, faces)
+
+
+def test_points_subdivided_where_they_say_store_no_faces():
+    """Points left coarse in part (the open head's back) are the base vertices then the midpoints of the edges
+    subdivided: the binding alone gives their triangles, so none are stored (``adaptive``), quantised too."""
+    a = adaptive_avatar()
+    assert tiny_avatar().n > a.n > a.rig.n_vertices
+    data = encode_lam(a)
+    f = decode_lam(data)
+    assert f.header["gaussians"]["point_faces"] == {"kind": "adaptive"}
+    assert "pfac" not in {c.tag for c in f.chunks}
+    np.testing.assert_array_equal(f.avatar.points.faces, a.points.faces)
+    # twice subdivided, the points are no longer base vertices and midpoints: their faces are stored
+    b = adaptive_avatar(levels=2)
+    assert decode_lam(encode_lam(b)).header["gaussians"]["point_faces"] == {"kind": "chunk"}
+
+
+def test_an_adaptive_claim_the_binding_does_not_bear_out_is_refused():
+    """A file that says 'adaptive' but binds a point to anything but a base vertex or an edge's midpoint (or
+    lists the midpoints out of edge order) is refused with a format error, never a crash."""
+    from lam_core.gaussians import GaussianAvatar
+    from lam_core.rig import RigPoints
+
+    a = adaptive_avatar()
+    data = encode_lam(a, lossless=True)
+    swapped = a.points.interp.tocsr()[np.r_[np.arange(a.rig.n_vertices), np.arange(a.n - 1, a.rig.n_vertices - 1, -1)]]
+    b = GaussianAvatar(RigPoints(a.rig, swapped, None), a.gaussians)
+    raw = encode_lam(b, lossless=True)   # written with kind "none": claim "adaptive" in its header
+    assert decode_lam(raw).header["gaussians"]["point_faces"] == {"kind": "none"}
+    header, chunks = split(raw)
+    header["gaussians"]["point_faces"] = {"kind": "adaptive"}
+    forged = frame(header, chunks)
+    with pytest.raises(LamFileError, match="edge midpoints in edge order"):
+        decode_lam(forged)
+    assert decode_lam(data).avatar.n == a.n
 
 
 def test_metadata_thumbnail_and_atomic_write(tmp_path):

@@ -109,8 +109,11 @@ def test_open_head_reconstruction(open_head_avatar, astronaut):
     img, face, mask = astronaut
     rec = open_head_avatar
     head = ~rec.avatar.points.in_region("bust")
-    assert 19_000 < head.sum() < 21_000          # LAM's count on the head
+    # LAM's count on the head, 20,019, less the back of the skull, the eyeballs' backs and the neck inside the
+    # body, which are not subdivided (16,098 here)
+    assert 15_000 < head.sum() < 17_500
     assert 3_000 < (~head).sum() < 10_000        # the neck, shoulders and upper body
+    assert rec.avatar.n < 25_000                 # the issue's budget: about LAM's 20K
     assert 0.3 < rec.seen.mean() < 0.6  # the photo shows the front of the head
     assert 0 <= rec.photo_params.pose[0, 2, 0] < 0.2  # a closed-lip smile: little or no jaw
     posed = rec.avatar.animate(rec.photo_params)

@@ -70,3 +70,38 @@ def test_landmarks_stay_put_through_subdivision(flame_model):
         after = fine.landmarks.points(fine.v_template.astype(np.float64), fine.faces)
         np.testing.assert_allclose(after, before, atol=1e-6)
         assert (fine.landmarks.bary >= -1e-9).all()
+
+
+def test_subdivision_that_leaves_the_coarse_part_alone():
+    """The open head's back is not subdivided: the triangles among coarse vertices stay whole or are split only
+    at the midpoints their fine neighbours share; the surface is the same (closed, consistently wound, the same
+    volume), and the points alone give back the triangles (what a .lam of kind 'adaptive' relies on)."""
+    import trimesh
+
+    from lam_core.subdivision import kept_edges, subdivide, subdivide_at, subdivide_except
+
+    m = trimesh.creation.icosphere(3)
+    v, f = np.asarray(m.vertices), np.asarray(m.faces)
+    coarse = v[:, 2] < -0.2
+    s = subdivide_except(f, len(v), coarse)
+    u = subdivide(f, len(v))
+    back = coarse[f].all(1).sum()
+    assert s.n_fine < u.n_fine and len(s.faces) < len(u.faces)
+    fine = trimesh.Trimesh(s.interp @ v, s.faces, process=False)
+    assert fine.is_watertight and fine.is_winding_consistent and fine.area_faces.min() > 1e-6
+    assert abs(fine.volume - m.volume) < 1e-9
+    # the triangles wholly in the coarse part and away from the fine one are the base triangles themselves
+    whole = {tuple(sorted(t)) for t in s.faces.tolist()}
+    assert sum(tuple(sorted(t)) in whole for t in f[coarse[f].all(1)].tolist()) > 0.5 * back
+    # the fine part is split exactly as subdivide splits it: its points are the same
+    sub_pts = {tuple(np.round(p, 9)) for p in (u.interp @ v)[(u.interp @ (~coarse).astype(float)) > 0.99]}
+    assert sub_pts <= {tuple(np.round(p, 9)) for p in s.interp @ v}
+    k = kept_edges(f, len(v), s.interp)
+    again = subdivide_at(f, len(v), k)
+    assert np.array_equal(again.faces, s.faces) and abs(again.interp - s.interp).max() == 0
+    # all fine: the uniform subdivision, point for point
+    everywhere = subdivide_except(f, len(v), np.zeros(len(v), bool))
+    assert np.array_equal(everywhere.faces, u.faces) and abs(everywhere.interp - u.interp).max() == 0
+    # rows that are not base vertices then edge midpoints in edge order are not this layout
+    assert kept_edges(f, len(v), u.interp[::-1]) is None
+    assert kept_edges(f, len(v), subdivide(f, len(v), 2).interp) is None

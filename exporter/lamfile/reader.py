@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from lam_core.gaussians import GaussianAvatar, Gaussians
 from lam_core.head_model import LandmarkEmbedding
 from lam_core.rig import Rig, RigPoints
-from lam_core.subdivision import subdivide
+from lam_core.subdivision import kept_edges, subdivide, subdivide_at
 
 from . import spec
 from .arrays import Array, as_int, check_table, read_arrays
@@ -114,13 +114,16 @@ def check_header(header: dict) -> tuple[Counts, tuple[str, ...], tuple[int, ...]
     if binding == "identity" and n != v:
         raise LamFileError(f"header: identity binding of {n} Gaussians to {v} vertices")
     pf = _obj(gs.get("point_faces"), "gaussians.point_faces")
-    if pf.get("kind") not in ("none", "base", "subdivision", "chunk"):
+    if pf.get("kind") not in ("none", "base", "subdivision", "adaptive", "chunk"):
         raise LamFileError(f"header: gaussians.point_faces kind {pf.get('kind')!r} is unknown")
     f = _int(rig.get("faces"), 1, spec.MAX_FACES, "rig.faces")
     if pf["kind"] == "subdivision":
         levels = _int(pf.get("levels"), 1, spec.MAX_SUBDIVISION_LEVELS, "gaussians.point_faces.levels")
         if f * 4 ** levels > 4 * n + 64:
             raise LamFileError(f"header: {f} faces subdivided {levels} times do not fit {n} points")
+    if pf["kind"] == "adaptive" and not (binding == "sparse" and v <= n <= v + 3 * f):
+        raise LamFileError(f"header: adaptive point faces need a sparse binding of {v} vertices and at most "
+                           f"{3 * f} edge midpoints; the file has {n} points")
     if pf["kind"] == "base" and binding != "identity":
         raise LamFileError("header: points share the base mesh's faces only with an identity binding")
     counts = Counts(
@@ -326,6 +329,12 @@ def _decode(data: bytes | memoryview, max_dense_bytes: int) -> LamFile:
         if sub.n_fine != c.gaussians:
             raise LamFileError(f"header: the subdivided mesh has {sub.n_fine} points, not {c.gaussians}")
         point_faces = sub.faces
+    elif kind == "adaptive":
+        kept = kept_edges(faces, c.vertices, interp)
+        if kept is None:
+            raise LamFileError("chunk BIND: the points are not the base vertices then edge midpoints in edge order, "
+                               "as point faces 'adaptive' claims")
+        point_faces = subdivide_at(faces, c.vertices, kept).faces
     elif kind == "chunk":
         point_faces = _index(arrays[spec.PFAC]["faces"], c.gaussians, "chunk pfac")
     avatar = GaussianAvatar(RigPoints(rig, interp, point_faces), gaussians)

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from lam_core.atomic import write_bytes_atomic
 from lam_core.gaussians import GaussianAvatar
-from lam_core.subdivision import subdivide
+from lam_core.subdivision import kept_edges, subdivide, subdivide_at
 
 from . import quantise as qz
 from . import spec
@@ -192,6 +192,9 @@ def _point_faces(avatar: GaussianAvatar, identity: bool) -> dict:
         if np.array_equal(sub.faces, faces) and sub.interp.shape == pts.interp.shape \
                 and abs(sub.interp - pts.interp).max() == 0:
             return {"kind": "subdivision", "levels": levels}
+    kept = kept_edges(rig.faces, rig.n_vertices, pts.interp)
+    if kept is not None and np.array_equal(subdivide_at(rig.faces, rig.n_vertices, kept).faces, faces):
+        return {"kind": "adaptive"}   # subdivided where the points say: no faces to store
     return {"kind": "chunk"}
 
 

@@ -38,6 +38,9 @@ CRANIUM_MASK_MARGIN_PX = 10.0
 BODY_MASK_MARGIN_PX = 0.0  # the body is built from the silhouette: its outline is the photo's, and takes its colours
 BODY_GRAZING = -0.15      # the body's points seen edge-on (at its outline) count as seen down to this cosine
 STICK_OUT_SPACINGS = 2.0  # the body's back shows past its front where no front point projects this near
+COARSE_REGIONS = ("cranium", "eyeball_l", "eyeball_r")  # the parts turned away from the photo are left coarse ...
+COARSE_FACING = -0.2      # ... i.e. turned away by more than this cosine
+HIDDEN_NECK_M = 0.02      # ... and the head's neck this far below the chin, inside the body's
 FIXED_COLOURS = {"mouth": (0.16, 0.06, 0.06), "teeth_upper": (0.86, 0.83, 0.76), "teeth_lower": (0.86, 0.83, 0.76)}
 SKIN_DEFAULT = (0.62, 0.48, 0.4)
 
@@ -117,6 +120,34 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
         rotations=rotations.astype(np.float32),
     )
     return g, seen
+
+
+def turned_away(rig: Rig, params: FrameParams, camera: Camera) -> np.ndarray:
+    """(V,) bool: the rig's vertices the photo cannot show, left coarse by the subdivision: those of the skull
+    and the eyeballs whose normal, posed as in the photo, turns away from the photo's camera (cosine below
+    COARSE_FACING; the back of the head takes the hair's colour carried on smoothly, and the eyeballs' backs
+    never show), and, when the rig has a body, the head's own neck more than HIDDEN_NECK_M below the chin,
+    inside the body's neck. (The body's back stays fine: coarse, its wider discs spread below the bust's open
+    end, seen from the front.)"""
+    import trimesh
+
+    with torch.no_grad():
+        posed = rig.deform(params).vertices[0].numpy().astype(np.float64)
+    normals = trimesh.Trimesh(posed, rig.faces, process=False).vertex_normals
+    to_cam = camera.position - posed
+    cos = (normals * to_cam).sum(1) / np.linalg.norm(to_cam, axis=1).clip(1e-12)
+    shell = np.zeros(rig.n_vertices, bool)
+    for region in COARSE_REGIONS:
+        shell[rig.regions.get(region, [])] = True
+    coarse = shell & (cos < COARSE_FACING)
+    body = rig.regions.get("bust")
+    face = rig.regions.get("face")
+    if body is not None and len(body) and face is not None and len(face):
+        # the head's own neck below the chin lies inside the body's neck, which the photo shows instead
+        cranium = np.zeros(rig.n_vertices, bool)
+        cranium[rig.regions.get("cranium", [])] = True
+        coarse |= cranium & (rig.vertices[:, 1] < rig.vertices[face, 1].min() - HIDDEN_NECK_M)
+    return coarse
 
 
 def seen_from_photo(posed: np.ndarray, normals: np.ndarray, camera: Camera, body: np.ndarray) -> np.ndarray:
@@ -238,7 +269,11 @@ def reconstruct(rgb: np.ndarray, face, mask: np.ndarray, head=None, levels: int 
             rig = carve_to_silhouette(rig, fit.params, fit.camera, sil)
             rig = add_bust(rig, fit.params, fit.camera, sil, face.points, face.height_px, torso_yaw)
     with timer("subdivide"):
-        points = rig.subdivide(levels)
+        # the default (~20K): what the photo cannot show of the open head (the back of the skull, the
+        # eyeballs' backs, the neck inside the body) is not subdivided; a FLAME head keeps FLAME's exact layout
+        # and --points 80k is dense all over
+        adaptive = not is_flame and levels == 1
+        points = rig.subdivide(levels, coarse=turned_away(rig, fit.params, fit.camera) if adaptive else None)
     with timer("gaussians"):
         g, seen = gaussians_from_photo(points, fit.params, fit.camera, rgb, mask)
     with timer("refine"):

@@ -354,12 +354,15 @@ export function checkHeader(header) {
   if (binding === 'identity' && n !== v) fail(`header: identity binding of ${n} Gaussians to ${v} vertices`);
   const pf = obj(get(gs, 'point_faces'), 'gaussians.point_faces');
   const pfKind = get(pf, 'kind');
-  if (!['none', 'base', 'subdivision', 'chunk'].includes(pfKind)) fail(`header: gaussians.point_faces kind ${repr(pfKind)} is unknown`);
+  if (!['none', 'base', 'subdivision', 'adaptive', 'chunk'].includes(pfKind)) fail(`header: gaussians.point_faces kind ${repr(pfKind)} is unknown`);
   const f = int(get(rig, 'faces'), 1, LIMITS.MAX_FACES, 'rig.faces');
   let levels = 0;
   if (pfKind === 'subdivision') {
     levels = int(get(pf, 'levels'), 1, LIMITS.MAX_SUBDIVISION_LEVELS, 'gaussians.point_faces.levels');
     if (f * 4 ** levels > 4 * n + 64) fail(`header: ${f} faces subdivided ${levels} times do not fit ${n} points`);
+  }
+  if (pfKind === 'adaptive' && !(binding === 'sparse' && n >= v && n <= v + 3 * f)) {
+    fail(`header: adaptive point faces need a sparse binding of ${v} vertices and at most ${3 * f} edge midpoints; the file has ${n} points`);
   }
   if (pfKind === 'base' && binding !== 'identity') fail('header: points share the base mesh\'s faces only with an identity binding');
   const p = (j - 1) * 9;
