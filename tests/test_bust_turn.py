@@ -166,3 +166,37 @@ def test_the_photo_sees_the_bodys_outline_and_its_back_where_that_shows_past_the
     assert past.sum() > 10 and (cos[past] < 0).all() and (uv[past, 1] > 290).all()  # where the shoulders widen
     back = cos < -0.5
     assert (~past[back]).mean() > 0.9
+
+
+def test_a_body_the_photos_lower_edge_cuts_is_closed_by_a_lid():
+    """The photo's lower edge cuts the person: the body goes on below it, so its lowest ring is closed by a lid
+    facing down, inside the ring, as high as the ring, that leaves the mesh without a hole at the bottom (from a
+    camera lower than the photo's the inside of the back showed through it as a dark band). A body that ends
+    inside the photo (LAM's faded busts) gets none."""
+    import trimesh
+
+    from lam_core.reconstruct.bust import body_lid
+
+    pts, faces, cen = body_rings(CAM, _silhouette(), CHIN, 150.0, np.array([0.0, 0.0, DEPTH]), 0.3)
+    made = body_lid(pts, cen, CAM)
+    assert made is not None
+    inner, lid_faces = made
+    segments = len(pts) // len(cen)
+    lowest = pts[-segments:]
+    assert len(inner) > 20
+    # inside the lowest ring, seen from below, and as high as it (body_rings' rule for a ring's height)
+    from scipy.spatial import Delaunay
+
+    assert (Delaunay(lowest[:, [0, 2]]).find_simplex(inner[:, [0, 2]]) >= 0).all()
+    np.testing.assert_allclose(inner[:, 1], cen[-1, 1] * (DEPTH - np.abs(inner[:, 2] - DEPTH)) / DEPTH, atol=1e-9)
+    both = np.concatenate([pts, inner])
+    normals = trimesh.Trimesh(both, lid_faces, process=False).face_normals
+    assert (normals[:, 1] > 0.5).all()            # facing down (camera y is down)
+    mesh = trimesh.Trimesh(both, np.concatenate([faces, lid_faces]), process=False)
+    assert mesh.is_winding_consistent
+    open_edges = trimesh.grouping.group_rows(mesh.edges_sorted, require_count=1)
+    assert (both[mesh.edges_sorted[open_edges]][..., 1] < cen[-1, 1] - 1e-6).all()  # the only hole is the top
+    # a body that ends inside the photo
+    short = _silhouette() & (np.mgrid[:512, :512][0] < 470)
+    pts2, _, cen2 = body_rings(CAM, short, CHIN, 150.0, np.array([0.0, 0.0, DEPTH]), 0.0)
+    assert body_lid(pts2, cen2, CAM) is None

@@ -177,6 +177,16 @@ def test_the_bust_holds_up_from_every_side(open_head_avatar, astronaut):
     # that edge), only kept off the backdrop (opacity 0) where the silhouette parts
     opacity = rec.avatar.gaussians.opacities
     assert np.all((opacity[body] == 0) | (opacity[body] > 0.97)) and np.all(opacity[~body] > 0.97)
+    # the photo's lower edge cuts her: the body is closed there by a lid that takes the colours of the clothing
+    # on the photo's lowest rows (not the back's, a dark band under the bust seen from the page's camera)
+    lid = pts.in_region("bust_lid") & ~rec.seen
+    assert lid.sum() > 100
+    colours = rec.avatar.gaussians.colors
+    rows = rec.camera.project(posed.means[0].numpy())[:, 1]
+    low = colours[body & rec.seen & (rows > img.shape[0] - 8)]
+    from scipy.spatial import cKDTree
+
+    assert cKDTree(low).query(colours[lid])[0].max() < 1e-6
     # from behind: opaque inside the silhouette
     behind = orbit_about_head(rec.camera, head_centre(rec.avatar), 180, 0)
     back = render_posed(posed, behind, backend="cpu")

@@ -38,6 +38,7 @@ CRANIUM_MASK_MARGIN_PX = 10.0
 BODY_MASK_MARGIN_PX = 0.0  # the body is built from the silhouette: its outline is the photo's, and takes its colours
 BODY_GRAZING = -0.15      # the body's points seen edge-on (at its outline) count as seen down to this cosine
 STICK_OUT_SPACINGS = 2.0  # the body's back shows past its front where no front point projects this near
+LID_ROWS_PX = 3.0         # the lid takes the colours of the photo's lowest rows of the body, this many pixels deep
 COARSE_REGIONS = ("cranium", "eyeball_l", "eyeball_r")  # the parts turned away from the photo are left coarse ...
 COARSE_FACING = -0.2      # ... i.e. turned away by more than this cosine
 HIDDEN_NECK_M = 0.02      # ... and the head's neck this far below the chin, inside the body's
@@ -92,6 +93,9 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     row_height = -rows / camera.fy * (np.median(uvz[body, 2]) if body.any() else 1.0)
     if body.any():  # the body's back: the colour of its sides at each height, not a blend of its front
         colours[body] = carry_colours(row_height[body], colours[body], seen[body], across=uvz[body, 0])
+    lid = points.in_region("bust_lid") & ~seen
+    if lid.any():
+        colours[lid] = lid_colours(uvz, rows, colours, seen & body, lid)
     for region, colour in FIXED_COLOURS.items():
         sel = points.in_region(region) & ~seen
         colours[sel] = colour
@@ -148,6 +152,18 @@ def turned_away(rig: Rig, params: FrameParams, camera: Camera) -> np.ndarray:
         cranium[rig.regions.get("cranium", [])] = True
         coarse |= cranium & (rig.vertices[:, 1] < rig.vertices[face, 1].min() - HIDDEN_NECK_M)
     return coarse
+
+
+def lid_colours(uvz: np.ndarray, rows: np.ndarray, colours: np.ndarray, seen: np.ndarray,
+                lid: np.ndarray) -> np.ndarray:
+    """Colours for the ``lid`` points closing the body where the photo's lower edge cuts it: the body goes on
+    below, so each takes the colour of the ``seen`` point nearest it across the picture among those on the
+    photo's lowest rows (within LID_ROWS_PX of the lowest), as a cut through the clothing would show."""
+    from scipy.spatial import cKDTree
+
+    low = np.flatnonzero(seen & (rows >= rows[seen].max() - LID_ROWS_PX))
+    _, near = cKDTree(uvz[low, :1]).query(uvz[lid, :1])
+    return colours[low[near]]
 
 
 def seen_from_photo(posed: np.ndarray, normals: np.ndarray, camera: Camera, body: np.ndarray) -> np.ndarray:

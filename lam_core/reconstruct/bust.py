@@ -11,6 +11,8 @@ alone (the head turns on its neck while the shoulders stay) and carry no express
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from scipy import ndimage
 
@@ -30,6 +32,8 @@ SIDE_SHARE = 0.25            # the back's colour at each height: the outer quart
 EDGE_SLACK_PX = 3            # the body keeps out of silhouette gaps wider than twice this
 HEAD_TUCK_PX = 2             # above the chin, the rings keep what lies beside the head and this far under its edge
 MIN_BESIDE_PX = 30           # ... when the silhouette shows at least this much beside the head there
+FRAME_PX = 2.0              # a body reaching this close to the photo's lower edge is cut by it and closed by a lid
+LID_CLEARANCE = 0.5         # the lid's grid keeps this many cells from its ring
 CHIN = 152                  # MediaPipe landmark at the bottom of the chin
 EYES = [33, 263]            # MediaPipe landmarks at the eyes' outer corners: the rings start no higher
 ROOT = 0
@@ -158,7 +162,7 @@ def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height
     idx = np.arange(r_n * segments).reshape(r_n, segments)
     nxt = np.roll(idx, -1, axis=1)
     quads = [np.stack([idx[:-1], idx[1:], nxt[1:]], -1), np.stack([idx[:-1], nxt[1:], nxt[:-1]], -1)]
-    # no cap: its long triangles gave the lowest ring's points discs several times their spacing, which
+    # no cap of long triangles: they gave the lowest ring's points discs several times their spacing, which
     # spread below the silhouette (a grey skirt under the bust in the front view)
     faces = np.concatenate([q.reshape(-1, 3) for q in quads])
     # wind every triangle outwards (away from its ring's axis)
@@ -168,6 +172,44 @@ def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height
     flip = (normal * out).sum(1) < 0
     faces[flip] = faces[flip][:, [0, 2, 1]]
     return pts, faces, cen
+
+
+def body_lid(pts: np.ndarray, cen: np.ndarray, camera: Camera) -> tuple[np.ndarray, np.ndarray] | None:
+    """Where the photo's lower edge cuts the person (the lowest ring of :func:`body_rings`' ``pts`` and
+    ``cen`` on that edge) the body does not end there: its lowest ring is closed by a lid, its inside filled
+    with points on a grid of the rings' spacing (as high as the ring is: body_rings' rule), triangulated with
+    the ring, facing down. From a camera lower than the photo's (the page's, at chest height) it hides the
+    inside of the back, which showed as a dark band under the bust. Returns the new points (world) and the
+    lid's triangles (indices into ``pts`` and then the new points), or None when the body ends in the photo."""
+    from scipy.spatial import Delaunay, cKDTree
+
+    if len(cen) < 2:
+        return None
+    w2c = camera.world_to_camera
+    to_cam = lambda p: p @ w2c[:3, :3].T + w2c[:3, 3]  # noqa: E731
+    centre, above = to_cam(cen[-1]), to_cam(cen[-2])
+    if centre[1] / centre[2] * camera.fy + camera.cy < camera.height - FRAME_PX:
+        return None
+    segments = len(pts) // len(cen)
+    ring = to_cam(pts[-segments:])
+    xc, y, depth = centre
+    cell = float(np.linalg.norm(centre - above))                 # the rings' spacing
+    flat = np.stack([ring[:, 0] - xc, ring[:, 2] - depth], 1)     # (x, dz) about the ring's axis
+    lo, hi = flat.min(0), flat.max(0)
+    gx, gz = np.meshgrid(np.arange(lo[0] + cell / 2, hi[0], cell), np.arange(lo[1] + cell / 2, hi[1], cell))
+    grid = np.stack([gx.ravel(), gz.ravel()], 1)
+    hull = Delaunay(flat)
+    grid = grid[(hull.find_simplex(grid) >= 0) & (cKDTree(flat).query(grid)[0] > LID_CLEARANCE * cell)]
+    level = y * (depth - np.abs(grid[:, 1])) / depth
+    inner = np.stack([xc + grid[:, 0], level, depth + grid[:, 1]], 1)
+    tri = Delaunay(np.concatenate([flat, grid])).simplices
+    first = len(pts) - segments
+    ids = np.where(tri < len(flat), first + tri, len(pts) + tri - len(flat))
+    corners = np.concatenate([ring, inner])[tri]
+    up = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])[:, 1] < 0  # camera y is down
+    ids[up] = ids[up][:, [0, 2, 1]]
+    c2w = np.linalg.inv(w2c)
+    return inner @ c2w[:3, :3].T + c2w[:3, 3], ids
 
 
 def head_footprint(vertices: np.ndarray, faces: np.ndarray, camera: Camera) -> np.ndarray:
@@ -198,11 +240,11 @@ def upper_body_top(sil: np.ndarray, head: np.ndarray, chin_v: float, eyes_v: flo
 
 
 def _keep_vertices(pts: np.ndarray, faces: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The mesh with only the triangles among the ``keep`` vertices, and the vertices they use."""
+    """The mesh with only the triangles among the ``keep`` vertices, and the vertices they use (and which)."""
     faces = faces[keep[faces].all(1)]
     used = np.zeros(len(pts), bool)
     used[faces] = True
-    return pts[used], (np.cumsum(used) - 1)[faces]
+    return pts[used], (np.cumsum(used) - 1)[faces], used
 
 
 def source_rows(points: np.ndarray, camera: Camera, axis_world: np.ndarray) -> np.ndarray:
@@ -237,20 +279,29 @@ def add_bust(rig: Rig, params: FrameParams, camera: Camera, sil: np.ndarray, fac
     made = body_rings(camera, sil, face_px[CHIN, :2], face_height_px, neck, torso_yaw, top_px=top)
     if made is None:
         return rig
-    pts, faces, _ = made
+    pts, faces, cen = made
+    lid = np.zeros(len(pts), bool)
+    closed = body_lid(pts, cen, camera)
+    if closed is not None:
+        lid = np.concatenate([lid, np.ones(len(closed[0]), bool)])
+        pts, faces = np.concatenate([pts, closed[0]]), np.concatenate([faces, closed[1]])
     if top < chin_v:  # above the chin the rings are only what lies beside the head (a collar, long hair)
         uv = camera.project(pts)
         tucked = ndimage.binary_erosion(head, iterations=HEAD_TUCK_PX)
         r = np.clip(uv[:, 1].astype(int), 0, tucked.shape[0] - 1)
         c = np.clip(uv[:, 0].astype(int), 0, tucked.shape[1] - 1)
-        pts, faces = _keep_vertices(pts, faces, ~((source_rows(pts, camera, neck) < chin_v) & tucked[r, c]))
+        pts, faces, used = _keep_vertices(pts, faces, ~((source_rows(pts, camera, neck) < chin_v) & tucked[r, c]))
+        lid = lid[used]
     # into the canonical frame: undo the root joint's transform of the photo's pose
     root = sk.transforms[0, ROOT].numpy().astype(np.float64)
     inv = np.linalg.inv(root)
     rest = pts @ inv[:3, :3].T + inv[:3, 3]
     weights = np.zeros((len(rest), rig.n_joints), rig.lbs_weights.dtype)
     weights[:, ROOT] = 1.0
-    return rig.with_part("bust", rest, faces, weights)
+    out = rig.with_part("bust", rest, faces, weights)
+    if lid.any():   # a named subset of the body: the lid takes the colour of the clothing just above it
+        out = replace(out, regions={**out.regions, "bust_lid": out.regions["bust"][lid]})
+    return out
 
 
 def body_disc_scales(points: np.ndarray, tangent: float, normal: float) -> np.ndarray:
