@@ -109,7 +109,7 @@ class Rig:
 
     def subdivide(self, levels: int = 1, coarse: np.ndarray | None = None) -> "RigPoints":
         """The points of the mesh midpoint-subdivided ``levels`` times (FLAME: 20,018 once, 79,936 twice);
-        with ``coarse`` (V,) bool, the triangles among those vertices are left alone at the first level
+        with ``coarse`` (V,) bool, the first level splits only the edges of triangles with a vertex not in it
         (:func:`~lam_core.subdivision.subdivide_except`)."""
         if coarse is not None and levels >= 1 and np.any(coarse):
             sub = subdivide_except(self.faces, self.n_vertices, coarse, levels)

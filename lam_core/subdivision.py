@@ -44,10 +44,16 @@ class Subdivision:
         return np.ascontiguousarray(out.reshape((self.n_fine,) + values.shape[1:]), dtype=values.dtype)
 
 
-def _one_level(faces: np.ndarray, n_vertices: int) -> Subdivision:
+def _edges(faces: np.ndarray, n_vertices: int) -> tuple[np.ndarray, np.ndarray]:
+    """The mesh's unique edges (E, 2) and each triangle's edges (0,1), (1,2), (2,0) as indices into them (F, 3),
+    in trimesh's order: the order the midpoints are numbered in."""
     mesh = trimesh.Trimesh(vertices=np.zeros((n_vertices, 3)), faces=faces, process=False, validate=False)
-    edges = mesh.edges_unique                  # (E, 2)
-    mid = mesh.faces_unique_edges + n_vertices  # (F, 3): midpoints of edges (0,1), (1,2), (2,0)
+    return mesh.edges_unique, mesh.faces_unique_edges
+
+
+def _one_level(faces: np.ndarray, n_vertices: int) -> Subdivision:
+    edges, edge_of = _edges(faces, n_vertices)  # (E, 2), (F, 3)
+    mid = edge_of + n_vertices                  # midpoints of edges (0,1), (1,2), (2,0)
     a, b, c = faces[:, 0], faces[:, 1], faces[:, 2]
     m_ab, m_bc, m_ca = mid[:, 0], mid[:, 1], mid[:, 2]
     fine_faces = np.concatenate(
@@ -79,17 +85,18 @@ def subdivide(faces: np.ndarray, n_vertices: int, levels: int = 1) -> Subdivisio
 
 
 def subdivide_except(faces: np.ndarray, n_vertices: int, coarse: np.ndarray, levels: int = 1) -> Subdivision:
-    """Midpoint subdivision that leaves alone the triangles whose three vertices are all ``coarse`` (V,) bool
-    at the first level (the levels after it are uniform): the first level splits the edges of every other
-    triangle (:func:`subdivide_at`)."""
+    """Midpoint subdivision that, at the first level, splits only the edges of triangles with a vertex that is
+    not ``coarse`` (V,) bool (:func:`subdivide_at`): the triangles among coarse vertices stay whole, but for
+    those that border the rest, which are split at the edges they share with it. The levels after the first
+    are uniform."""
     faces = np.asarray(faces, dtype=np.int64)
     coarse = np.asarray(coarse, dtype=bool)
     if levels < 1:
         raise ValueError("levels must be >= 1")
     if coarse.shape != (n_vertices,):
         raise ValueError(f"coarse has shape {coarse.shape}; expected ({n_vertices},)")
-    edge_of, n_e = _face_edges(faces, n_vertices)
-    kept = np.zeros(n_e, bool)
+    edges, edge_of = _edges(faces, n_vertices)
+    kept = np.zeros(len(edges), bool)
     kept[edge_of[~coarse[faces].all(1)].ravel()] = True
     result = subdivide_at(faces, n_vertices, kept)
     if levels > 1:
@@ -98,46 +105,41 @@ def subdivide_except(faces: np.ndarray, n_vertices: int, coarse: np.ndarray, lev
     return result
 
 
-def _face_edges(faces: np.ndarray, n_vertices: int) -> tuple[np.ndarray, int]:
-    """(F, 3) each triangle's edges (0,1), (1,2), (2,0) as indices into the mesh's unique edges, and their number
-    (trimesh's ``edges_unique`` order, as :func:`subdivide` numbers its midpoints)."""
-    mesh = trimesh.Trimesh(vertices=np.zeros((n_vertices, 3)), faces=faces, process=False, validate=False)
-    return mesh.faces_unique_edges, len(mesh.edges_unique)
-
-
 def subdivide_at(faces: np.ndarray, n_vertices: int, kept: np.ndarray) -> Subdivision:
     """One level of midpoint subdivision at the edges ``kept`` (E,) bool (unique edges in :func:`subdivide`'s
-    order): a triangle with all three edges kept splits in four as :func:`subdivide` splits it, one with none
-    stays whole, and one with one or two is split from each kept midpoint to the opposite corner (no triangle
-    is degenerate; every one keeps the base winding). The points are the V base vertices, then the kept
-    midpoints in edge order: so the points alone (the kept edges) give the triangles."""
+    order). A triangle (p, q, r) with
+    - all three edges kept splits in four as :func:`subdivide` splits it;
+    - none stays whole;
+    - one, (p, q), splits from its midpoint m to the opposite corner: (p, m, r), (m, q, r);
+    - two, (p, q) and (r, p), meeting at p: (p, m_pq, m_rp), (m_pq, q, r), (m_pq, r, m_rp).
+    No triangle is degenerate and every one keeps the base winding. The triangles come in that order (each
+    group in base order); the points are the V base vertices, then the kept midpoints in edge order, so the
+    points alone (the kept edges) give the triangles. Vectorised: the cost is linear in F."""
     faces = np.asarray(faces, dtype=np.int64)
     kept = np.asarray(kept, dtype=bool)
     full = _one_level(faces, n_vertices)
-    edge_of = full.faces.reshape(4, len(faces), 3)[3] - n_vertices   # the centre triangle's corners: (0,1), (1,2), (2,0)
+    f = len(faces)
+    quads = full.faces.reshape(4, f, 3)
+    edge_of = quads[3] - n_vertices            # the centre triangle's corners: midpoints of (0,1), (1,2), (2,0)
     new_id = np.full(n_vertices + len(kept), -1, np.int64)
     new_id[:n_vertices] = np.arange(n_vertices)
     new_id[n_vertices + np.flatnonzero(kept)] = n_vertices + np.arange(kept.sum())
-    n_kept = kept[edge_of].sum(1)
-    out = [new_id[full.faces.reshape(4, len(faces), 3)[:, n_kept == 3].reshape(-1, 3)], faces[n_kept == 0]]
-    for fi in np.flatnonzero((n_kept == 1) | (n_kept == 2)):
-        tri = [int(x) for x in faces[fi]]
-        mids = {(tri[k], tri[(k + 1) % 3]): int(new_id[n_vertices + edge_of[fi, k]])
-                for k in range(3) if kept[edge_of[fi, k]]}
-        out.append(np.array(_split_at_midpoints(tri, mids), np.int64).reshape(-1, 3))
+    on = kept[edge_of]                         # (F, 3)
+    count = on.sum(1)
+    mid = new_id[n_vertices + edge_of]         # (F, 3) point ids of the midpoints (-1 where not kept)
+    out = [new_id[quads[:, count == 3].reshape(-1, 3)], faces[count == 0]]
+    one = np.flatnonzero(count == 1)
+    s = np.argmax(on[one], axis=1)             # the kept edge (v_s, v_s+1)
+    p, q, r = (faces[one, (s + k) % 3] for k in range(3))
+    m = mid[one, s]
+    out.append(np.stack([np.stack([p, m, r], 1), np.stack([m, q, r], 1)], 1).reshape(-1, 3))
+    two = np.flatnonzero(count == 2)
+    s = (np.argmin(on[two], axis=1) + 2) % 3   # the corner where the two kept edges meet (opposite the other)
+    p, q, r = (faces[two, (s + k) % 3] for k in range(3))
+    m_pq, m_rp = mid[two, s], mid[two, (s + 2) % 3]
+    out.append(np.stack([np.stack([p, m_pq, m_rp], 1), np.stack([m_pq, q, r], 1), np.stack([m_pq, r, m_rp], 1)],
+                        1).reshape(-1, 3))
     return Subdivision(faces=np.concatenate(out), interp=full.interp[np.flatnonzero(new_id >= 0)].tocsr())
-
-
-def _split_at_midpoints(tri: list[int], mids: dict[tuple[int, int], int]) -> list[list[int]]:
-    """Triangle ``tri`` split at the midpoints ``mids`` of its edges ((a, b) in its winding -> point id)."""
-    for k in range(3):
-        a, b, c = tri[k], tri[(k + 1) % 3], tri[(k + 2) % 3]
-        m = mids.get((a, b))
-        if m is not None:
-            rest = {e: p for e, p in mids.items() if e != (a, b)}
-            return _split_at_midpoints([a, m, c], {e: p for e, p in rest.items() if e == (c, a)}) + \
-                _split_at_midpoints([m, b, c], {e: p for e, p in rest.items() if e == (b, c)})
-    return [tri]
 
 
 def kept_edges(faces: np.ndarray, n_vertices: int, interp: sp.spmatrix) -> np.ndarray | None:
@@ -156,9 +158,7 @@ def kept_edges(faces: np.ndarray, n_vertices: int, interp: sp.spmatrix) -> np.nd
     if tail.nnz != 2 * (n - n_vertices) or not np.all(np.diff(tail.indptr) == 2) \
             or not np.allclose(tail.data, 0.5, atol=WEIGHT_TOLERANCE):
         return None
-    mesh = trimesh.Trimesh(vertices=np.zeros((n_vertices, 3)), faces=np.asarray(faces, np.int64), process=False,
-                           validate=False)
-    edges = np.sort(mesh.edges_unique, axis=1)
+    edges = np.sort(_edges(np.asarray(faces, np.int64), n_vertices)[0], axis=1)
     pairs = np.sort(tail.indices.reshape(-1, 2), axis=1)
     key = edges[:, 0].astype(np.int64) * n_vertices + edges[:, 1]
     order = np.argsort(key)

@@ -156,6 +156,11 @@ def crafted(quantised: bytes, lossless: bytes) -> list[Case]:
         ("arrays.GAUS", DELETE), ("arrays.EXPR", 7),
     ]:
         add(f"header {path}={str(value)[:30]}", q, _set(path, value))
+    # an adaptive claim with far more faces than points (rebuilding its faces would cost time linear in them)
+    def _adaptive_many_faces(h, c):
+        _set("gaussians.point_faces", {"kind": "adaptive"})(h, c)
+        _set("rig.faces", 2 ** 24)(h, c)
+    add("header adaptive point faces with 2^24 faces", q, _adaptive_many_faces)
     # harmless header changes a reader must accept
     for path, value in [("meta", "not an object"), ("thumbnail", {"mime": "image/gif"}), ("producer", 12),
                         ("units", DELETE), ("rig.kind", 5), ("rig.source", ["x"]), ("future_field", {"a": 1}),

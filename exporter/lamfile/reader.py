@@ -121,9 +121,10 @@ def check_header(header: dict) -> tuple[Counts, tuple[str, ...], tuple[int, ...]
         levels = _int(pf.get("levels"), 1, spec.MAX_SUBDIVISION_LEVELS, "gaussians.point_faces.levels")
         if f * 4 ** levels > 4 * n + 64:
             raise LamFileError(f"header: {f} faces subdivided {levels} times do not fit {n} points")
-    if pf["kind"] == "adaptive" and not (binding == "sparse" and v <= n <= v + 3 * f):
+    if pf["kind"] == "adaptive" and not (binding == "sparse" and v <= n <= v + 3 * f and f <= 4 * n + 64):
         raise LamFileError(f"header: adaptive point faces need a sparse binding of {v} vertices and at most "
-                           f"{3 * f} edge midpoints; the file has {n} points")
+                           f"{3 * f} edge midpoints, and at most 4 faces a point; the file has {n} points and "
+                           f"{f} faces")
     if pf["kind"] == "base" and binding != "identity":
         raise LamFileError("header: points share the base mesh's faces only with an identity binding")
     counts = Counts(

@@ -192,7 +192,7 @@ def _point_faces(avatar: GaussianAvatar, identity: bool) -> dict:
         if np.array_equal(sub.faces, faces) and sub.interp.shape == pts.interp.shape \
                 and abs(sub.interp - pts.interp).max() == 0:
             return {"kind": "subdivision", "levels": levels}
-    kept = kept_edges(rig.faces, rig.n_vertices, pts.interp)
+    kept = None if len(rig.faces) > 4 * pts.n_points + 64 else kept_edges(rig.faces, rig.n_vertices, pts.interp)
     if kept is not None and np.array_equal(subdivide_at(rig.faces, rig.n_vertices, kept).faces, faces):
         return {"kind": "adaptive"}   # subdivided where the points say: no faces to store
     return {"kind": "chunk"}

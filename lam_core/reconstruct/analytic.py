@@ -30,7 +30,6 @@ TANGENT_SCALE = 0.55
 BACK_TANGENT_SCALE = 0.9  # the same on the back, turned away from the photo's camera ...
 BACK_FACING = 0.3         # ... by more than this cosine
 REFINE_STEPS = 2
-FRAME_PX = 2.0           # a body reaching this close to the photo's lower edge is cut by the frame, not faded
 HIDDEN_REGIONS = ("teeth_upper", "teeth_lower", "mouth")  # behind the lips: refined only where the render shows them
 HIDDEN_DEPTH_M = 0.001  # ... i.e. no more than this behind the rendered depth at their pixel
 FACE_MASK_MARGIN_PX = 3.0
@@ -82,6 +81,12 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     colours, seen = photo_colours(posed, posed_normals, points.faces, rest, camera, rgb, mask,
                                   default=SKIN_DEFAULT, margin_px=margin, carry=((top, back_of_head),),
                                   min_facing=facing)
+    # the body's points over a gap in the silhouette (between shoulder lobes, an arm and the torso) are kept
+    # out (opacity 0, below): what the photo shows there is the backdrop, no colour for the body to carry on
+    off_person = np.zeros(points.n_points, bool)
+    if body.any():
+        off_person[body] = inside_silhouette(posed[body], camera, mask) == 0
+    seen &= ~off_person
     # a body point's height is the photo row its ring was built from (metres at the body's depth): a ring is one
     # row of clothing, though in the canonical frame its sides lie lower than its front and back, and its back,
     # farther from the camera, projects onto a higher row than its front (bust.source_rows)
@@ -112,10 +117,11 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
         face_rows = row_height[face]
         # where the photo's lower edge cuts the person, the front view must show the photo as it is, down to
         # that edge; a person who ends inside the photo (a bust that fades out) fades out alike
-        cut_by_frame = uvz[body, 1].max() >= camera.height - FRAME_PX
-        if not cut_by_frame:
+        # that edge (the body then has a lid: bust.body_lid); a person who ends inside the photo (a bust that
+        # fades out) fades out alike
+        if not points.in_region("bust_lid").any():
             opacities[body] *= body_fade(row_height[body], float(np.ptp(face_rows)) if len(face_rows) else 0.0)
-        opacities[body] *= inside_silhouette(posed[body], camera, mask)
+        opacities[off_person] = 0.0
     g = Gaussians(
         offsets=np.zeros((points.n_points, 3), np.float32),
         colors=colours.astype(np.float32),
@@ -161,6 +167,8 @@ def lid_colours(uvz: np.ndarray, rows: np.ndarray, colours: np.ndarray, seen: np
     photo's lowest rows (within LID_ROWS_PX of the lowest), as a cut through the clothing would show."""
     from scipy.spatial import cKDTree
 
+    if not seen.any():
+        return colours[lid]
     low = np.flatnonzero(seen & (rows >= rows[seen].max() - LID_ROWS_PX))
     _, near = cKDTree(uvz[low, :1]).query(uvz[lid, :1])
     return colours[low[near]]

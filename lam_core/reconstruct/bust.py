@@ -234,12 +234,13 @@ def upper_body_top(sil: np.ndarray, head: np.ndarray, chin_v: float, eyes_v: flo
     beside = sil[lo:hi] & ~ndimage.binary_dilation(head[lo:hi], iterations=EDGE_SLACK_PX)
     beside = ndimage.binary_opening(beside, iterations=EDGE_SLACK_PX)
     rows = np.flatnonzero(beside.sum(1) > 0)
-    if beside.sum() < MIN_BESIDE_PX or not len(rows):
+    if beside.sum() < MIN_BESIDE_PX:
         return chin_v
     return float(lo + rows[0])
 
 
-def _keep_vertices(pts: np.ndarray, faces: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _keep_vertices(pts: np.ndarray, faces: np.ndarray,
+                   keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The mesh with only the triangles among the ``keep`` vertices, and the vertices they use (and which)."""
     faces = faces[keep[faces].all(1)]
     used = np.zeros(len(pts), bool)

@@ -361,8 +361,8 @@ export function checkHeader(header) {
     levels = int(get(pf, 'levels'), 1, LIMITS.MAX_SUBDIVISION_LEVELS, 'gaussians.point_faces.levels');
     if (f * 4 ** levels > 4 * n + 64) fail(`header: ${f} faces subdivided ${levels} times do not fit ${n} points`);
   }
-  if (pfKind === 'adaptive' && !(binding === 'sparse' && n >= v && n <= v + 3 * f)) {
-    fail(`header: adaptive point faces need a sparse binding of ${v} vertices and at most ${3 * f} edge midpoints; the file has ${n} points`);
+  if (pfKind === 'adaptive' && !(binding === 'sparse' && n >= v && n <= v + 3 * f && f <= 4 * n + 64)) {
+    fail(`header: adaptive point faces need a sparse binding of ${v} vertices and at most ${3 * f} edge midpoints, and at most 4 faces a point; the file has ${n} points and ${f} faces`);
   }
   if (pfKind === 'base' && binding !== 'identity') fail('header: points share the base mesh\'s faces only with an identity binding');
   const p = (j - 1) * 9;
