@@ -20,7 +20,7 @@ from ..camera import Camera
 from .bust import (add_bust, body_disc_scales, body_fade, carry_colours, inside_silhouette, person_silhouette,
                    source_rows)
 from .carve import carve_to_silhouette, grow_to_silhouette
-from .colour import MIN_FACING, bilinear, photo_colours
+from .colour import MIN_FACING, bilinear, facing, photo_colours
 from .surface import NORMAL_SCALE, surface_discs
 
 OPACITY = 0.98
@@ -77,10 +77,10 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     face_y = rest[face, 1]
     top = cranium & (rest[:, 1] > face_y.max()) if len(face_y) else cranium
     back_of_head = cranium & (rest[:, 1] > face_y.mean()) if len(face_y) else cranium
-    facing = np.where(body, seen_from_photo(posed, posed_normals, camera, body), MIN_FACING)
+    least = np.where(body, seen_from_photo(posed, posed_normals, camera, body), MIN_FACING)
     colours, seen = photo_colours(posed, posed_normals, points.faces, rest, camera, rgb, mask,
                                   default=SKIN_DEFAULT, margin_px=margin, carry=((top, back_of_head),),
-                                  min_facing=facing)
+                                  min_facing=least)
     # the body's points over a gap in the silhouette (between shoulder lobes, an arm and the torso) are kept
     # out (opacity 0, below): what the photo shows there is the backdrop, no colour for the body to carry on
     off_person = np.zeros(points.n_points, bool)
@@ -116,7 +116,6 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     if body.any():
         face_rows = row_height[face]
         # where the photo's lower edge cuts the person, the front view must show the photo as it is, down to
-        # that edge; a person who ends inside the photo (a bust that fades out) fades out alike
         # that edge (the body then has a lid: bust.body_lid); a person who ends inside the photo (a bust that
         # fades out) fades out alike
         if not points.in_region("bust_lid").any():
@@ -143,9 +142,7 @@ def turned_away(rig: Rig, params: FrameParams, camera: Camera) -> np.ndarray:
 
     with torch.no_grad():
         posed = rig.deform(params).vertices[0].numpy().astype(np.float64)
-    normals = trimesh.Trimesh(posed, rig.faces, process=False).vertex_normals
-    to_cam = camera.position - posed
-    cos = (normals * to_cam).sum(1) / np.linalg.norm(to_cam, axis=1).clip(1e-12)
+    cos = facing(posed, trimesh.Trimesh(posed, rig.faces, process=False).vertex_normals, camera)
     shell = np.zeros(rig.n_vertices, bool)
     for region in COARSE_REGIONS:
         shell[rig.regions.get(region, [])] = True
@@ -184,12 +181,10 @@ def seen_from_photo(posed: np.ndarray, normals: np.ndarray, camera: Camera, body
     twice the front's own spacing of it; the rest of the back lies behind the front."""
     from scipy.spatial import cKDTree
 
-    to_cam = camera.position - posed
-    cos = (normals * to_cam).sum(1) / np.linalg.norm(to_cam, axis=1).clip(1e-12)
     uv = camera.project(posed)[:, :2]
-    front = cos > 0
+    front = facing(posed, normals, camera) > 0
     out = np.full(len(posed), BODY_GRAZING)
-    if not (front & body).sum() > 1:
+    if (front & body).sum() < 2:
         return out
     spacing = np.median(cKDTree(uv[front & body]).query(uv[front & body], k=2)[0][:, 1])
     gap = STICK_OUT_SPACINGS * spacing
@@ -230,8 +225,8 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
     crop, x0, y0 = crop_camera(camera, uvz[seen, 0], uvz[seen, 1])
     # Gaussians turned well away from the camera are hidden behind the front ones: leave them out
     normals = quaternion_to_matrix(posed.quats[0])[:, :, 2].numpy()
-    facing = (normals * (camera.position - means)).sum(1) > -0.3 * np.linalg.norm(camera.position - means, axis=1)
-    keep = torch.from_numpy(np.flatnonzero(facing))
+    shown = (normals * (camera.position - means)).sum(1) > -0.3 * np.linalg.norm(camera.position - means, axis=1)
+    keep = torch.from_numpy(np.flatnonzero(shown))
     target = photo[y0:y0 + crop.height, x0:x0 + crop.width]
     ids, u, v = np.flatnonzero(seen), uvz[seen, 0] - x0, uvz[seen, 1] - y0
     for step in range(REFINE_STEPS if steps is None else steps):

@@ -208,7 +208,7 @@ def body_lid(pts: np.ndarray, cen: np.ndarray, camera: Camera) -> tuple[np.ndarr
     corners = np.concatenate([ring, inner])[tri]
     up = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])[:, 1] < 0  # camera y is down
     ids[up] = ids[up][:, [0, 2, 1]]
-    c2w = np.linalg.inv(w2c)
+    c2w = camera.camera_to_world
     return inner @ c2w[:3, :3].T + c2w[:3, 3], ids
 
 

@@ -40,6 +40,12 @@ def bilinear(image: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return top * (1 - fy) + bottom * fy
 
 
+def facing(points: np.ndarray, normals: np.ndarray, camera: Camera) -> np.ndarray:
+    """(N,) the cosine between each unit normal and the direction from its point to the camera."""
+    to_cam = camera.position - points
+    return (normals * to_cam).sum(1) / np.linalg.norm(to_cam, axis=1).clip(1e-12)
+
+
 def visible(points: np.ndarray, normals: np.ndarray, camera: Camera, cell_px: float,
             min_facing: float | np.ndarray = MIN_FACING) -> np.ndarray:
     """(N,) bool: points in the image, facing the camera (cosine above ``min_facing``, scalar or per point), and
@@ -47,15 +53,14 @@ def visible(points: np.ndarray, normals: np.ndarray, camera: Camera, cell_px: fl
     uvz = camera.project(points)
     u, v, z = uvz.T
     inside = (z > 0) & (u >= 0) & (u < camera.width) & (v >= 0) & (v < camera.height)
-    to_cam = camera.position - points
-    facing = (normals * to_cam).sum(1) / np.linalg.norm(to_cam, axis=1).clip(1e-12)
+    cos = facing(points, normals, camera)
     cols = int(np.ceil(camera.width / cell_px))
     rows = int(np.ceil(camera.height / cell_px))
     cell = np.where(inside, (np.clip(v, 0, camera.height - 1) // cell_px).astype(int) * cols
                     + (np.clip(u, 0, camera.width - 1) // cell_px).astype(int), 0)
     zbuf = np.full(rows * cols, np.inf)
     np.minimum.at(zbuf, cell[inside], z[inside])
-    return inside & (facing > min_facing) & (z <= zbuf[cell] + DEPTH_TOLERANCE)
+    return inside & (cos > min_facing) & (z <= zbuf[cell] + DEPTH_TOLERANCE)
 
 
 def mirror_index(points: np.ndarray) -> np.ndarray:
