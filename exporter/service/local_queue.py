@@ -25,13 +25,20 @@ class Job:
     state: str = "queued"          # queued | running | done | failed
     stage: str = "queued"
     progress: float = 0.0
+    stages: list[str] = field(default_factory=lambda: ["queued"])   # every stage entered, in order
     error: str | None = None
     created: float = field(default_factory=time.time)
     finished: float | None = None
 
     def public(self) -> dict:
         return {"id": self.id, "name": self.name, "state": self.state, "stage": self.stage,
-                "progress": round(self.progress, 3), "error": self.error}
+                "stages": list(self.stages), "progress": round(self.progress, 3), "error": self.error}
+
+    def enter(self, stage: str, progress: float) -> None:
+        """Move to ``stage`` (the caller holds the queue's lock); the history keeps each stage once."""
+        self.stage, self.progress = stage, progress
+        if self.stages[-1] != stage:
+            self.stages.append(stage)
 
 
 def retry_after(waiting: int, workers: int, seconds_per_job: float) -> int:
@@ -98,10 +105,11 @@ class LocalQueue:
     def _run(self, job: Job, photo: Path) -> None:
         def report(stage: str, progress: float) -> None:
             with self.lock:
-                job.stage, job.progress = stage, progress
+                job.enter(stage, progress)
 
         with self.lock:
-            job.state, job.stage = "running", "photo"
+            job.state = "running"
+            job.enter("photo", 0.0)
         t0 = time.monotonic()
         try:
             run_export(photo, job.folder, self.limits.job_seconds, report)
@@ -120,7 +128,7 @@ class LocalQueue:
         with self.lock:
             job.state, job.error, job.finished = state, error, time.time()
             if state == "done":
-                job.stage, job.progress = "done", 1.0
+                job.enter("done", 1.0)
 
     def _prune(self) -> None:
         """Forget finished jobs older than the retention time, and the oldest beyond the count limit."""

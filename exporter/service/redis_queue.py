@@ -87,7 +87,8 @@ class RedisQueue:
         photo.unlink(missing_ok=True)
         self.queue.enqueue(work, args=(job_id, name, photo.suffix, self.limits.job_seconds, keep), job_id=job_id,
                            job_timeout=int(self.limits.job_seconds) + HARD_MARGIN_S, result_ttl=keep,
-                           failure_ttl=keep, ttl=keep, meta={"name": name, "stage": "queued", "progress": 0.0})
+                           failure_ttl=keep, ttl=keep,
+                           meta={"name": name, "stage": "queued", "stages": ["queued"], "progress": 0.0})
 
     def _job(self, job_id: str):
         from rq.exceptions import NoSuchJobError
@@ -112,6 +113,7 @@ class RedisQueue:
         done = state == "done"
         return {"id": job_id, "name": meta.get("name", ""), "state": state,
                 "stage": "done" if done else meta.get("stage", "queued"),
+                "stages": [str(s) for s in meta.get("stages", ["queued"])],
                 "progress": 1.0 if done else round(float(meta.get("progress", 0.0)), 3),
                 "error": error if state == "failed" else None}
 
@@ -132,6 +134,9 @@ def work(job_id: str, name: str, suffix: str, seconds: float, keep: int) -> dict
     conn = job.connection
 
     def report(stage: str, progress: float) -> None:
+        stages = job.meta.setdefault("stages", ["queued"])
+        if stages[-1] != stage:
+            stages.append(stage)
         job.meta.update(stage=stage, progress=progress)
         job.save_meta()
 

@@ -198,7 +198,10 @@ async function makeAvatar(file) {
     showJob(e.detail);
     hookJob.state = e.detail.state;
     hookJob.id = job.id;
-    if (hookJob.stages.at(-1) !== e.detail.stage) hookJob.stages.push(e.detail.stage);
+    // the server's history (every stage the job entered) and the stage shown now: a stage shorter than the
+    // poll interval is still recorded
+    const history = Array.isArray(e.detail.stages) ? e.detail.stages : [];
+    for (const s of [...history, e.detail.stage]) if (typeof s === 'string' && !hookJob.stages.includes(s)) hookJob.stages.push(s);
   });
   job.addEventListener('failed', (e) => { hookJob.state = 'failed'; hookJob.error = e.detail.message; notice(e.detail.message, true); });
   job.addEventListener('done', async (e) => {

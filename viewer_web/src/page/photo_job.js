@@ -1,5 +1,5 @@
 // Photo -> avatar through lam-serve's upload API (docs/service.md): POST api/avatars (field "photo"), then
-// poll api/avatars/<id> for {state, stage, progress, error} until done; the .lam and .ply are then at
+// poll api/avatars/<id> for {state, stage, stages, progress, error} until done; the .lam and .ply are then at
 // api/avatars/<id>.lam / .ply. Events: 'progress' {stage, progress, state}, 'done' {id, name, lam, ply},
 // 'failed' {message}.
 
