@@ -23,7 +23,8 @@ def _silhouette() -> np.ndarray:
 
 
 def _rings(yaw: float):
-    pts, faces, cen = body_rings(CAM, _silhouette(), CHIN, 150.0, np.array([0.0, 0.0, DEPTH]), yaw)
+    """The rings' geometry alone: no inset for the discs' spread (disc_sigma=0)."""
+    pts, faces, cen = body_rings(CAM, _silhouette(), CHIN, 150.0, np.array([0.0, 0.0, DEPTH]), yaw, disc_sigma=0.0)
     segments = len(pts) // len(cen)
     return pts.reshape(len(cen), segments, 3), faces, cen
 
@@ -144,6 +145,37 @@ def test_the_body_starts_above_the_chin_where_the_person_shows_beside_the_head()
     assert upper_body_top(head | body | rim, head, 230.0, 130.0) == 230.0
 
 
+def test_rings_keep_inside_the_silhouettes_level_edges_by_their_discs_spread():
+    """Discs facing the camera cover (alpha > 0.5) sqrt(2 ln 2) = 1.18 sigma past their points: where the silhouette's
+    edge is level (shoulders that step out from the neck, the bust's lower end) the rings start that far
+    inside it, so the rendered outline is the photo's, not a band above the shoulders (p2-1's front view
+    spilled 4,100 px past its silhouette). A row's left and right ends, seen edge-on, stay on the edges, and a
+    body the photo's lower edge cuts still reaches it (and gets its lid)."""
+    from lam_core.reconstruct.bust import body_lid
+
+    yy, xx = np.mgrid[:512, :512]
+    sil = (np.abs(xx - 250) < 30) & (yy > 150)
+    sil |= (yy >= 300) & (np.abs(xx - 250) < 150)              # level shoulder tops at row 300
+    pts, _, cen = body_rings(CAM, sil, CHIN, 150.0, np.array([0.0, 0.0, DEPTH]), 0.0, disc_sigma=0.55)
+    plain, _, cen0 = body_rings(CAM, sil, CHIN, 150.0, np.array([0.0, 0.0, DEPTH]), 0.0, disc_sigma=0.0)
+    rows = cen[:, 1] / DEPTH * CAM.fy + CAM.cy
+    spacing = float(np.median(np.diff(rows)))
+    inset = round(1.18 * 0.55 * spacing)
+    assert inset >= 3
+    segments = len(pts) // len(cen)
+    uv = CAM.project(pts).reshape(len(cen), segments, 3)
+    wide = np.ptp(uv[..., 0], 1) > 100
+    assert rows[wide].min() >= 300 + inset - 0.5                # the shoulders start inside their level top
+    assert (cen0[:, 1] / DEPTH * CAM.fy + CAM.cy)[np.ptp(CAM.project(plain).reshape(len(cen0), -1, 3)[..., 0], 1)
+                                                  > 100].min() < 300 + inset - 0.5
+    neck = ~wide & (rows < 300 - inset - 1)
+    assert neck.sum() > 5
+    uv0 = CAM.project(plain).reshape(len(cen0), segments, 3)
+    np.testing.assert_array_equal(uv[neck], uv0[neck])           # the neck's sides stay on the edges
+    np.testing.assert_allclose(uv[neck, :, 0].min(1), 220.0, atol=1.5)
+    assert rows[-1] > 511 - 1e-6 and body_lid(pts, cen, CAM) is not None
+
+
 def test_the_photo_sees_the_bodys_outline_and_its_back_where_that_shows_past_the_front():
     """The body is built from the silhouette, so the photo shows what of it the photo's camera sees: its
     outline (the rings' outermost points, seen edge-on, take the photo's colour rather than the back's: a
@@ -152,7 +184,7 @@ def test_the_photo_sees_the_bodys_outline_and_its_back_where_that_shows_past_the
     from lam_core.reconstruct.analytic import seen_from_photo
     from lam_core.reconstruct.surface import surface_discs
 
-    pts, faces, cen = body_rings(CAM, _silhouette(), CHIN, 150.0, np.array([0.0, 0.0, DEPTH]), 0.0)
+    pts, faces, cen = body_rings(CAM, _silhouette(), CHIN, 150.0, np.array([0.0, 0.0, DEPTH]), 0.0, disc_sigma=0.0)
     _, _, normals = surface_discs(pts, faces, tangent=0.55)
     least = seen_from_photo(pts, normals, CAM, np.ones(len(pts), bool))
     cos = (normals * -pts).sum(1) / np.linalg.norm(pts, axis=1)     # the camera sits at the origin

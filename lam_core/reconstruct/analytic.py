@@ -286,7 +286,8 @@ def reconstruct(rgb: np.ndarray, face, mask: np.ndarray, head=None, levels: int 
             sil = person_silhouette(mask, face.points)
             rig = grow_to_silhouette(rig, fit.params, fit.camera, sil)
             rig = carve_to_silhouette(rig, fit.params, fit.camera, sil)
-            rig = add_bust(rig, fit.params, fit.camera, sil, face.points, face.height_px, torso_yaw)
+            rig = add_bust(rig, fit.params, fit.camera, sil, face.points, face.height_px, torso_yaw,
+                           disc_sigma=TANGENT_SCALE)
     with timer("subdivide"):
         # the default (~20K): what the photo cannot show of the open head (the back of the skull, the
         # eyeballs' backs, the neck inside the body) is not subdivided; a FLAME head keeps FLAME's exact layout

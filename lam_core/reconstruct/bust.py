@@ -34,6 +34,7 @@ HEAD_TUCK_PX = 2             # above the chin, the rings keep what lies beside t
 MIN_BESIDE_PX = 30           # ... when the silhouette shows at least this much beside the head there
 FRAME_PX = 2.0              # a body reaching this close to the photo's lower edge is cut by it and closed by a lid
 LID_CLEARANCE = 0.5         # the lid's grid keeps this many cells from its ring
+ALPHA_HALF_SIGMAS = 1.18    # a disc facing the camera covers (alpha > 0.5) sqrt(2 ln 2) sigmas round its point
 CHIN = 152                  # MediaPipe landmark at the bottom of the chin
 EYES = [33, 263]            # MediaPipe landmarks at the eyes' outer corners: the rings start no higher
 ROOT = 0
@@ -109,12 +110,13 @@ def _turned_rings(a: np.ndarray, xc: np.ndarray, depth: float, yaw: float, n_fro
 
 def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height_px: float,
                axis_world: np.ndarray, yaw: float = 0.0,
-               top_px: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+               top_px: float | None = None,
+               disc_sigma: float = 0.55) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Vertices (R * segments, 3) in the photo's world frame, triangles, and the ring centres, or None
     when the silhouette shows no body below the chin. ``yaw``: the torso's turn about the camera's vertical
     (radians, positive when the image's right side is farther: :func:`lam_core.photo.pose.torso_yaw`); the
     front view matches the silhouette whatever it is. ``top_px``: the row the rings start at (default, and at
-    the lowest, the chin's)."""
+    the lowest, the chin's). ``disc_sigma``: the discs' sigma in point spacings (:func:`body_disc_scales`)."""
     w2c = camera.world_to_camera
     axis_cam = w2c[:3, :3] @ axis_world + w2c[:3, 3]
     depth = float(axis_cam[2])
@@ -137,6 +139,13 @@ def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height
     n_back = int(np.clip(round(n_front / BACK_COARSENESS), 8, 240))
     segments = n_front + n_back
     n_rings = int(np.clip(round(height_m / cell), 2, 400))
+    # a disc facing the camera shows (alpha > 0.5) ALPHA_HALF_SIGMAS of its sigma past its point: along
+    # the silhouette's level edges (the shoulders' tops, the bust's lower end) the rings' ends face the camera
+    # and their discs would stand past the outline, so the rings keep that far inside it vertically. (Across,
+    # at a row's left and right ends, the ring is seen edge-on and its discs project thin.)
+    inset = int(round(ALPHA_HALF_SIGMAS * disc_sigma * cell / depth * camera.fy))
+    if inset > 0:
+        sil = ndimage.binary_erosion(sil, structure=np.ones((2 * inset + 1, 1), bool), border_value=1)
     vs, left, right = _rows(sil, v_top, v_bottom, n_rings)
     if len(vs) < 2:
         return None
@@ -177,7 +186,7 @@ def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height
 def body_lid(pts: np.ndarray, cen: np.ndarray, camera: Camera) -> tuple[np.ndarray, np.ndarray] | None:
     """Where the photo's lower edge cuts the person (the lowest ring of :func:`body_rings`' ``pts`` and
     ``cen`` on that edge) the body does not end there: its lowest ring is closed by a lid, its inside filled
-    with points on a grid of the rings' spacing (as high as the ring is: body_rings' rule), triangulated with
+    with points on a grid as coarse as the back's (as high as the ring is: body_rings' rule), triangulated with
     the ring, facing down. From a camera lower than the photo's (the page's, at chest height) it hides the
     inside of the back, which showed as a dark band under the bust. Returns the new points (world) and the
     lid's triangles (indices into ``pts`` and then the new points), or None when the body ends in the photo."""
@@ -193,7 +202,9 @@ def body_lid(pts: np.ndarray, cen: np.ndarray, camera: Camera) -> tuple[np.ndarr
     segments = len(pts) // len(cen)
     ring = to_cam(pts[-segments:])
     xc, y, depth = centre
-    cell = float(np.linalg.norm(centre - above))                 # the rings' spacing
+    # the lid, which the photo does not show, is as coarse as the back: BACK_COARSENESS times the rings'
+    # spacing (their vertical step; the centres also move sideways from row to row)
+    cell = BACK_COARSENESS * abs(float(centre[1] - above[1]))
     flat = np.stack([ring[:, 0] - xc, ring[:, 2] - depth], 1)     # (x, dz) about the ring's axis
     lo, hi = flat.min(0), flat.max(0)
     gx, gz = np.meshgrid(np.arange(lo[0] + cell / 2, hi[0], cell), np.arange(lo[1] + cell / 2, hi[1], cell))
@@ -269,15 +280,17 @@ def person_silhouette(mask: np.ndarray, face_px: np.ndarray) -> np.ndarray:
 
 
 def add_bust(rig: Rig, params: FrameParams, camera: Camera, sil: np.ndarray, face_px: np.ndarray,
-             face_height_px: float, torso_yaw: float = 0.0) -> Rig:
+             face_height_px: float, torso_yaw: float = 0.0, disc_sigma: float = 0.55) -> Rig:
     """``rig`` with the body below the chin appended (region "bust"), in its canonical frame; ``sil`` is the
-    person's silhouette (:func:`person_silhouette`), ``torso_yaw`` the body's turn (:func:`body_rings`)."""
+    person's silhouette (:func:`person_silhouette`), ``torso_yaw`` the body's turn and ``disc_sigma`` its discs'
+    sigma in point spacings (:func:`body_rings`)."""
     sk = rig.deform(params)
     neck = sk.joints[0, rig.joint_names.index("neck")].numpy().astype(np.float64)
     chin_v = float(face_px[CHIN, 1])
     head = head_footprint(sk.vertices[0].numpy().astype(np.float64), rig.faces, camera)
     top = upper_body_top(sil, head, chin_v, float(face_px[EYES, 1].mean()))
-    made = body_rings(camera, sil, face_px[CHIN, :2], face_height_px, neck, torso_yaw, top_px=top)
+    made = body_rings(camera, sil, face_px[CHIN, :2], face_height_px, neck, torso_yaw, top_px=top,
+                      disc_sigma=disc_sigma)
     if made is None:
         return rig
     pts, faces, cen = made
