@@ -264,6 +264,51 @@ def test_hair_beyond_the_skull_grows_as_a_volume_behind_the_face(astronaut):
     assert ndimage.binary_dilation(sil, iterations=2)[v[grew], u[grew]].mean() > 0.98  # as carving alone
 
 
+def test_hair_is_as_thick_behind_the_head_as_the_photo_shows_it_above(astronaut):
+    """Hair covers the whole scalp: a silhouette that shows an even band of hair round the top of the head
+    makes the back of the head that much deeper, each back vertex moved along its own ray from the photo's
+    camera (the photo's view of it does not change); a silhouette inside the skull moves nothing back."""
+    from scipy.spatial import cKDTree
+
+    from lam_core.open_head import load_open_head_parts
+    from lam_core.reconstruct.carve import grow_to_silhouette
+    from lam_core.reconstruct.fit_open_head import fit_open_head
+    from lam_core.rig import Rig
+
+    img, face, mask = astronaut
+    head = load_open_head_parts()
+    fit = fit_open_head(head, face, mask)
+    rig = Rig.from_head_model(head.model, fit.shape)
+    pad = 120
+    c = fit.camera
+    cam = Camera(c.width, c.height + pad, c.fx, c.fy, c.cx, c.cy + pad, world_to_camera=c.world_to_camera)
+
+    def posed(r):
+        with torch.no_grad():
+            return r.deform(fit.params).vertices[0].numpy().astype(np.float64)
+
+    before = posed(rig)
+    uvz = cam.project(before)
+    yy, xx = np.mgrid[: cam.height, : cam.width]
+    grid = np.stack([xx.ravel(), yy.ravel()], 1)
+    near = cKDTree(uvz[:, :2]).query(grid)[0].reshape(cam.height, cam.width)
+    band_px = 20.0
+    cranium = rig.regions["cranium"]
+    z = uvz[cranium, 2]
+    back = cranium[z > z.max() - 0.01]                       # the back of the head, as the camera sees it
+    grown = posed(grow_to_silhouette(rig, fit.params, cam, near < band_px))
+    moved = grown[back] - before[back]
+    ray = before[back] - cam.position
+    ray /= np.linalg.norm(ray, axis=1, keepdims=True)
+    along = (moved * ray).sum(1)
+    want = band_px * np.median(uvz[cranium, 2]) / cam.fx
+    assert np.median(along) == pytest.approx(want, rel=0.3), (np.median(along), want)
+    np.testing.assert_allclose(cam.project(grown[back])[:, :2], uvz[back, :2], atol=0.05)  # same in the photo
+    # a silhouette inside the skull: nothing grows, nothing moves back
+    same = posed(grow_to_silhouette(rig, fit.params, cam, near < 1.0))
+    np.testing.assert_array_equal(same[back], before[back])
+
+
 def test_the_body_keeps_off_the_backdrop_between_shoulder_lobes_and_fades_at_its_end():
     """A silhouette row that parts in two lobes: the body's points over the gap are kept out (one-view visual
     hull); the body's opacity falls smoothly to 0 over its lowest band and is full above it."""

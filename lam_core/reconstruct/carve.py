@@ -6,7 +6,9 @@ projected centre, each direction above the ears has the silhouette's first edge 
 cranium's vertices in that direction move outward, in proportion to how near its outline they project (the
 crown moves most, the forehead and the back, which project well inside, hardly at all), and only behind the
 head's middle (a bun sits on the crown or the back, not on the forehead the photo sees). So hair beyond the
-skull becomes a volume with depth, not a colour on the skull's shell.
+skull becomes a volume with depth, not a colour on the skull's shell. Hair covers the whole scalp, so the back
+of the head is then as much deeper as the hair is thick above the ears (the median over those directions of
+the silhouette's reach past the head's outline), moved along its rays from the photo's camera.
 
 Carving (``carve_to_silhouette``): where the head model's guess at the hair's volume projects
 outside the photo's silhouette, it is pulled in (parallel to the image plane, towards the head's axis) until
@@ -31,6 +33,12 @@ ANGLE_BINS = 180          # directions around the head's projected centre
 GROW_MAX = 1.8            # the outline grows at most this factor in any direction
 BACK_RAMP = 0.25          # growth ramps in over this share of the head's depth behind its middle
 GROW_SHARPNESS = 6.0      # the share of the growth a vertex takes: (its radius / the outline's) ** this
+
+
+def _polar_bins(rel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Image offsets (N, 2) from the head's projected centre: their lengths and their direction bins."""
+    ang = np.arctan2(rel[:, 1], rel[:, 0])
+    return np.linalg.norm(rel, axis=1), ((ang + np.pi) / (2 * np.pi) * ANGLE_BINS).astype(int) % ANGLE_BINS
 
 
 def _first_exit(sil: np.ndarray, centre: np.ndarray, angles: np.ndarray, r_max: float) -> np.ndarray:
@@ -75,9 +83,7 @@ def _grow(rig: Rig, sk, ids: np.ndarray, posed: np.ndarray, camera: Camera, sil:
     head = camera.project(posed)
     centre = 0.5 * (head[:, :2].min(0) + head[:, :2].max(0))
     rel = uvz[:, :2] - centre
-    r = np.linalg.norm(rel, axis=1)
-    ang = np.arctan2(rel[:, 1], rel[:, 0])
-    bins = ((ang + np.pi) / (2 * np.pi) * ANGLE_BINS).astype(int) % ANGLE_BINS
+    r, bins = _polar_bins(rel)
     centres = (np.arange(ANGLE_BINS) + 0.5) / ANGLE_BINS * 2 * np.pi - np.pi
     # hair the photo shows beyond the skull lies behind what it sees of the head (a bun sits on the crown or
     # the back, not on the forehead): the back half of the head grows, to its own outline's reach
@@ -101,7 +107,36 @@ def _grow(rig: Rig, sk, ids: np.ndarray, posed: np.ndarray, camera: Camera, sil:
     grow_px = (ratio[bins] - 1.0) * r * share
     if not (grow_px > 0.5).any():
         return rig
-    return _shift(rig, sk, ids, camera, rel / np.maximum(r, 1e-9)[:, None], grow_px, uvz[:, 2])
+    grown = _shift(rig, sk, ids, camera, rel / np.maximum(r, 1e-9)[:, None], grow_px, uvz[:, 2])
+    # hair covers the whole scalp: as thick behind the head as the photo shows it past the whole head's
+    # outline (the face's included) above the ears (the median over those directions, so a bun does not
+    # count), the back half pushed that far along its own rays from the photo's camera (its front view does
+    # not change)
+    r_all, bins_all = _polar_bins(head[:, :2] - centre)
+    whole = np.zeros(ANGLE_BINS)
+    np.maximum.at(whole, bins_all, r_all)
+    top = upward & (outline > 0)
+    if not top.any():
+        return grown
+    thick_px = float(np.median(np.maximum(reach[top] - whole[top], 0.0)))
+    thick_m = thick_px * float(np.median(uvz[:, 2])) / camera.fx
+    if thick_m <= 1e-4:
+        return grown
+    return _push_back(grown, sk, ids, camera, posed[ids], thick_m * back)
+
+
+def _push_back(rig: Rig, sk, ids: np.ndarray, camera: Camera, posed: np.ndarray, metres: np.ndarray) -> Rig:
+    """``rig`` with vertices ``ids`` (posed at ``posed`` by ``sk``) moved ``metres`` farther from the camera
+    along their own rays, so the photo's view of them does not change."""
+    from dataclasses import replace
+
+    ray = posed - camera.position
+    ray /= np.linalg.norm(ray, axis=1, keepdims=True).clip(1e-12)
+    t = blended_rotations(rig.lbs_weights[ids], sk.rotations[0])
+    delta_rest = np.einsum("nji,nj->ni", t, ray * metres[:, None])
+    vertices = rig.vertices.astype(np.float64).copy()
+    vertices[ids] += delta_rest
+    return replace(rig, vertices=vertices.astype(rig.vertices.dtype))
 
 
 def _carve(rig: Rig, sk, ids: np.ndarray, posed: np.ndarray, camera: Camera, sil: np.ndarray) -> Rig:
