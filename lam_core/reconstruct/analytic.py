@@ -286,8 +286,12 @@ def reconstruct(rgb: np.ndarray, face, mask: np.ndarray, head=None, levels: int 
             sil = person_silhouette(mask, face.points)
             rig = grow_to_silhouette(rig, fit.params, fit.camera, sil)
             rig = carve_to_silhouette(rig, fit.params, fit.camera, sil)
+            # the discs that stand at the body's level edges (the back's, the widening rows') measure about
+            # TANGENT_SCALE of the rings' spacing once subdivided (the front's half that; on the astronaut and
+            # on LAM's p2-1 the outline then stands as far past the silhouette as it falls short of it); each
+            # further subdivision halves them
             rig = add_bust(rig, fit.params, fit.camera, sil, face.points, face.height_px, torso_yaw,
-                           disc_sigma=TANGENT_SCALE)
+                           disc_sigma=TANGENT_SCALE * 2.0 ** (1 - levels))
     with timer("subdivide"):
         # the default (~20K): what the photo cannot show of the open head (the back of the skull, the
         # eyeballs' backs, the neck inside the body) is not subdivided; a FLAME head keeps FLAME's exact layout

@@ -116,7 +116,8 @@ def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height
     when the silhouette shows no body below the chin. ``yaw``: the torso's turn about the camera's vertical
     (radians, positive when the image's right side is farther: :func:`lam_core.photo.pose.torso_yaw`); the
     front view matches the silhouette whatever it is. ``top_px``: the row the rings start at (default, and at
-    the lowest, the chin's). ``disc_sigma``: the discs' sigma in point spacings (:func:`body_disc_scales`)."""
+    the lowest, the chin's). ``disc_sigma``: the sigma of the discs at the body's level edges, in the rings'
+    spacings (:func:`body_disc_scales` sizes them once the mesh is subdivided)."""
     w2c = camera.world_to_camera
     axis_cam = w2c[:3, :3] @ axis_world + w2c[:3, 3]
     depth = float(axis_cam[2])
@@ -142,7 +143,8 @@ def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height
     # a disc facing the camera shows (alpha > 0.5) ALPHA_HALF_SIGMAS of its sigma past its point: along
     # the silhouette's level edges (the shoulders' tops, the bust's lower end) the rings' ends face the camera
     # and their discs would stand past the outline, so the rings keep that far inside it vertically. (Across,
-    # at a row's left and right ends, the ring is seen edge-on and its discs project thin.)
+    # at a row's left and right ends, the ring is seen edge-on and its discs project thin.) ``disc_sigma`` is
+    # the sigma of the discs that stand there, in these rings' spacings (before any subdivision)
     inset = int(round(ALPHA_HALF_SIGMAS * disc_sigma * cell / depth * camera.fy))
     if inset > 0:
         sil = ndimage.binary_erosion(sil, structure=np.ones((2 * inset + 1, 1), bool), border_value=1)
@@ -282,8 +284,8 @@ def person_silhouette(mask: np.ndarray, face_px: np.ndarray) -> np.ndarray:
 def add_bust(rig: Rig, params: FrameParams, camera: Camera, sil: np.ndarray, face_px: np.ndarray,
              face_height_px: float, torso_yaw: float = 0.0, disc_sigma: float = 0.55) -> Rig:
     """``rig`` with the body below the chin appended (region "bust"), in its canonical frame; ``sil`` is the
-    person's silhouette (:func:`person_silhouette`), ``torso_yaw`` the body's turn and ``disc_sigma`` its discs'
-    sigma in point spacings (:func:`body_rings`)."""
+    person's silhouette (:func:`person_silhouette`), ``torso_yaw`` the body's turn and ``disc_sigma`` the sigma of
+    its discs at its level edges, in the rings' spacings (:func:`body_rings`)."""
     sk = rig.deform(params)
     neck = sk.joints[0, rig.joint_names.index("neck")].numpy().astype(np.float64)
     chin_v = float(face_px[CHIN, 1])

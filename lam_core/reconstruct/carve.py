@@ -107,7 +107,8 @@ def _grow(rig: Rig, sk, ids: np.ndarray, posed: np.ndarray, camera: Camera, sil:
     grow_px = (ratio[bins] - 1.0) * r * share
     if not (grow_px > 0.5).any():
         return rig
-    grown = _shift(rig, sk, ids, camera, rel / np.maximum(r, 1e-9)[:, None], grow_px, uvz[:, 2])
+    unit = rel / np.maximum(r, 1e-9)[:, None]
+    grown = _shift(rig, sk, ids, camera, unit, grow_px, uvz[:, 2])
     # hair covers the whole scalp: as thick behind the head as the photo shows it past the whole head's
     # outline (the face's included) above the ears (the median over those directions, so a bun does not
     # count), the back half pushed that far along its own rays from the photo's camera (its front view does
@@ -119,10 +120,12 @@ def _grow(rig: Rig, sk, ids: np.ndarray, posed: np.ndarray, camera: Camera, sil:
     if not top.any():
         return grown
     thick_px = float(np.median(np.maximum(reach[top] - whole[top], 0.0)))
+    thick_px = min(thick_px, (GROW_MAX - 1.0) * float(np.median(whole[top])))   # no more than the growth allows
     thick_m = thick_px * float(np.median(uvz[:, 2])) / camera.fx
     if thick_m <= 1e-4:
         return grown
-    return _push_back(grown, sk, ids, camera, posed[ids], thick_m * back)
+    at = posed[ids] + _image_plane_offsets(camera, unit, grow_px, uvz[:, 2])   # where the growth put them
+    return _push_back(grown, sk, ids, camera, at, thick_m * back)
 
 
 def _push_back(rig: Rig, sk, ids: np.ndarray, camera: Camera, posed: np.ndarray, metres: np.ndarray) -> Rig:
@@ -153,6 +156,14 @@ def _carve(rig: Rig, sk, ids: np.ndarray, posed: np.ndarray, camera: Camera, sil
     return _shift(rig, sk, ids, camera, to_c, np.where(move, d + 0.5, 0.0), uvz[:, 2])
 
 
+def _image_plane_offsets(camera: Camera, unit: np.ndarray, px: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """(N, 3) world offsets of ``px`` pixels along image directions ``unit`` (N, 2), parallel to the image
+    plane at each point's ``depth``."""
+    r = camera.world_to_camera[:3, :3]
+    metres = px * depth / camera.fx
+    return (unit[:, :1] * r[0] + unit[:, 1:] * r[1]) * metres[:, None]
+
+
 def _shift(rig: Rig, sk, ids: np.ndarray, camera: Camera, unit: np.ndarray, px: np.ndarray,
            depth: np.ndarray) -> Rig:
     """``rig`` with vertices ``ids``, posed as ``sk``, moved ``px`` pixels along image directions ``unit``
@@ -160,9 +171,7 @@ def _shift(rig: Rig, sk, ids: np.ndarray, camera: Camera, unit: np.ndarray, px: 
     through each vertex's blended joint rotation."""
     from dataclasses import replace
 
-    r = camera.world_to_camera[:3, :3]
-    metres = px * depth / camera.fx
-    delta_world = (unit[:, :1] * r[0] + unit[:, 1:] * r[1]) * metres[:, None]
+    delta_world = _image_plane_offsets(camera, unit, px, depth)
     t = blended_rotations(rig.lbs_weights[ids], sk.rotations[0])
     delta_rest = np.einsum("nji,nj->ni", t, delta_world)  # R^T (rotations: inverse = transpose)
     vertices = rig.vertices.astype(np.float64).copy()
