@@ -107,8 +107,7 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     # the back, turned away from the photo, has no detail to blur: there the discs overlap more, so the shell
     # is opaque and nothing inside the head (eyeballs, mouth) shows through it. (Only the skull and the body:
     # not at the outline, where wider discs would spread past the silhouette, nor inside the face.)
-    to_cam = camera.position - posed
-    away = (posed_normals * to_cam).sum(1) < -BACK_FACING * np.linalg.norm(to_cam, axis=1)
+    away = facing(posed, posed_normals, camera) < -BACK_FACING
     scales = scales.copy()
     shell = cranium | body
     scales[away & ~seen & shell, :2] *= BACK_TANGENT_SCALE / TANGENT_SCALE
@@ -225,7 +224,7 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
     crop, x0, y0 = crop_camera(camera, uvz[seen, 0], uvz[seen, 1])
     # Gaussians turned well away from the camera are hidden behind the front ones: leave them out
     normals = quaternion_to_matrix(posed.quats[0])[:, :, 2].numpy()
-    shown = (normals * (camera.position - means)).sum(1) > -0.3 * np.linalg.norm(camera.position - means, axis=1)
+    shown = facing(means, normals, camera) > -0.3
     keep = torch.from_numpy(np.flatnonzero(shown))
     target = photo[y0:y0 + crop.height, x0:x0 + crop.width]
     ids, u, v = np.flatnonzero(seen), uvz[seen, 0] - x0, uvz[seen, 1] - y0
