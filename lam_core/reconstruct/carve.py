@@ -107,8 +107,7 @@ def _grow(rig: Rig, sk, ids: np.ndarray, posed: np.ndarray, camera: Camera, sil:
     grow_px = (ratio[bins] - 1.0) * r * share
     if not (grow_px > 0.5).any():
         return rig
-    unit = rel / np.maximum(r, 1e-9)[:, None]
-    grown = _shift(rig, sk, ids, camera, unit, grow_px, uvz[:, 2])
+    grow = _image_plane_offsets(camera, rel / np.maximum(r, 1e-9)[:, None], grow_px, uvz[:, 2])
     # hair covers the whole scalp: as thick behind the head as the photo shows it past the whole head's
     # outline (the face's included) above the ears (the median over those directions, so a bun does not
     # count), the back half pushed that far along its own rays from the photo's camera (its front view does
@@ -117,29 +116,14 @@ def _grow(rig: Rig, sk, ids: np.ndarray, posed: np.ndarray, camera: Camera, sil:
     whole = np.zeros(ANGLE_BINS)
     np.maximum.at(whole, bins_all, r_all)
     top = upward & (outline > 0)
-    if not top.any():
-        return grown
-    thick_px = float(np.median(np.maximum(reach[top] - whole[top], 0.0)))
-    thick_px = min(thick_px, (GROW_MAX - 1.0) * float(np.median(whole[top])))   # no more than the growth allows
-    thick_m = thick_px * float(np.median(uvz[:, 2])) / camera.fx
-    if thick_m <= 1e-4:
-        return grown
-    at = posed[ids] + _image_plane_offsets(camera, unit, grow_px, uvz[:, 2])   # where the growth put them
-    return _push_back(grown, sk, ids, camera, at, thick_m * back)
-
-
-def _push_back(rig: Rig, sk, ids: np.ndarray, camera: Camera, posed: np.ndarray, metres: np.ndarray) -> Rig:
-    """``rig`` with vertices ``ids`` (posed at ``posed`` by ``sk``) moved ``metres`` farther from the camera
-    along their own rays, so the photo's view of them does not change."""
-    from dataclasses import replace
-
-    ray = posed - camera.position
-    ray /= np.linalg.norm(ray, axis=1, keepdims=True).clip(1e-12)
-    t = blended_rotations(rig.lbs_weights[ids], sk.rotations[0])
-    delta_rest = np.einsum("nji,nj->ni", t, ray * metres[:, None])
-    vertices = rig.vertices.astype(np.float64).copy()
-    vertices[ids] += delta_rest
-    return replace(rig, vertices=vertices.astype(rig.vertices.dtype))
+    if top.any():
+        thick_px = min(float(np.median(np.maximum(reach[top] - whole[top], 0.0))),
+                       (GROW_MAX - 1.0) * float(np.median(whole[top])))   # no more than the growth allows
+        thick_m = thick_px * float(np.median(uvz[:, 2])) / camera.fx
+        if thick_m > 1e-4:   # along the rays through where the growth put them: the photo's view is unchanged
+            ray = posed[ids] + grow - camera.position
+            grow = grow + ray / np.linalg.norm(ray, axis=1, keepdims=True).clip(1e-12) * (thick_m * back)[:, None]
+    return _move(rig, sk, ids, grow)
 
 
 def _carve(rig: Rig, sk, ids: np.ndarray, posed: np.ndarray, camera: Camera, sil: np.ndarray) -> Rig:
@@ -167,11 +151,15 @@ def _image_plane_offsets(camera: Camera, unit: np.ndarray, px: np.ndarray, depth
 def _shift(rig: Rig, sk, ids: np.ndarray, camera: Camera, unit: np.ndarray, px: np.ndarray,
            depth: np.ndarray) -> Rig:
     """``rig`` with vertices ``ids``, posed as ``sk``, moved ``px`` pixels along image directions ``unit``
-    (N, 2), parallel to the image plane at their ``depth``; the move is carried back to the rest frame
-    through each vertex's blended joint rotation."""
+    (N, 2), parallel to the image plane at their ``depth``."""
+    return _move(rig, sk, ids, _image_plane_offsets(camera, unit, px, depth))
+
+
+def _move(rig: Rig, sk, ids: np.ndarray, delta_world: np.ndarray) -> Rig:
+    """``rig`` with vertices ``ids``, posed as ``sk``, moved by ``delta_world`` (N, 3) in the posed frame; the
+    move is carried back to the rest frame through each vertex's blended joint rotation."""
     from dataclasses import replace
 
-    delta_world = _image_plane_offsets(camera, unit, px, depth)
     t = blended_rotations(rig.lbs_weights[ids], sk.rotations[0])
     delta_rest = np.einsum("nji,nj->ni", t, delta_world)  # R^T (rotations: inverse = transpose)
     vertices = rig.vertices.astype(np.float64).copy()
