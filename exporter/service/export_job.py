@@ -32,6 +32,13 @@ STEPS = {  # pipeline step -> (stage, progress when it starts)
 OUTPUTS = ("lam", "ply")
 
 
+def enter_stage(stages: list[str], stage: str) -> None:
+    """Record ``stage`` in a job's history (every stage it entered, in order, each once): the status's
+    ``stages``, so a client that polls slower than a stage lasts still learns it went by."""
+    if not stages or stages[-1] != stage:
+        stages.append(stage)
+
+
 @dataclass
 class Progress:
     stage: str = "queued"

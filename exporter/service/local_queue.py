@@ -13,7 +13,7 @@ from pathlib import Path
 
 from lam_core.errors import LamError
 
-from .export_job import OUTPUTS, run_export
+from .export_job import OUTPUTS, enter_stage, run_export
 from .limits import Limits, ServiceError
 
 
@@ -37,8 +37,7 @@ class Job:
     def enter(self, stage: str, progress: float) -> None:
         """Move to ``stage`` (the caller holds the queue's lock); the history keeps each stage once."""
         self.stage, self.progress = stage, progress
-        if self.stages[-1] != stage:
-            self.stages.append(stage)
+        enter_stage(self.stages, stage)
 
 
 def retry_after(waiting: int, workers: int, seconds_per_job: float) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from lam_core.errors import LamError
 
-from .export_job import OUTPUTS, run_export
+from .export_job import OUTPUTS, enter_stage, run_export
 from .limits import Limits, ServiceError
 from .local_queue import retry_after
 
@@ -134,9 +134,7 @@ def work(job_id: str, name: str, suffix: str, seconds: float, keep: int) -> dict
     conn = job.connection
 
     def report(stage: str, progress: float) -> None:
-        stages = job.meta.setdefault("stages", ["queued"])
-        if stages[-1] != stage:
-            stages.append(stage)
+        enter_stage(job.meta.setdefault("stages", ["queued"]), stage)
         job.meta.update(stage=stage, progress=progress)
         job.save_meta()
 
