@@ -61,6 +61,7 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     rest = points.vertices.astype(np.float64)
     scales, rotations, normals = surface_discs(rest, points.faces, tangent=TANGENT_SCALE)
     body, cranium, face = points.in_region("bust"), points.in_region("cranium"), points.in_region("face")
+    lid = points.in_region("bust_lid")   # where the photo's lower edge cuts the body (bust.body_lid)
     if body.any():
         scales[body] = body_disc_scales(rest[body], TANGENT_SCALE, NORMAL_SCALE)
     with torch.no_grad():
@@ -98,9 +99,9 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     row_height = -rows / camera.fy * (np.median(uvz[body, 2]) if body.any() else 1.0)
     if body.any():  # the body's back: the colour of its sides at each height, not a blend of its front
         colours[body] = carry_colours(row_height[body], colours[body], seen[body], across=uvz[body, 0])
-    lid = points.in_region("bust_lid") & ~seen
-    if lid.any():
-        colours[lid] = lid_colours(uvz, rows, colours, seen & body, lid)
+    unseen_lid = lid & ~seen
+    if unseen_lid.any():
+        colours[unseen_lid] = lid_colours(uvz, rows, colours, seen & body, unseen_lid)
     for region, colour in FIXED_COLOURS.items():
         sel = points.in_region(region) & ~seen
         colours[sel] = colour
@@ -117,7 +118,7 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
         # where the photo's lower edge cuts the person, the front view must show the photo as it is, down to
         # that edge (the body then has a lid: bust.body_lid); a person who ends inside the photo (a bust that
         # fades out) fades out alike
-        if not points.in_region("bust_lid").any():
+        if not lid.any():
             opacities[body] *= body_fade(row_height[body], float(np.ptp(face_rows)) if len(face_rows) else 0.0)
         opacities[off_person] = 0.0
     g = Gaussians(
