@@ -312,6 +312,53 @@ def test_hair_is_as_thick_behind_the_head_as_the_photo_shows_it_above(astronaut)
     np.testing.assert_array_equal(same[back], before[back])
 
 
+def test_discs_the_photo_does_not_see_stop_inside_the_silhouette():
+    """A disc whose footprint (INSIDE_SIGMAS of its spread across the outline) passes the silhouette's edge
+    moves inwards by the excess, parallel to the image plane; a disc well inside, and one seen edge-on across
+    the outline (no spread across it), stay."""
+    from lam_core.reconstruct.carve import INSIDE_SIGMAS, inside_offsets
+
+    cam = Camera(200, 200, 200.0, 200.0, 100.0, 100.0)
+    sil = np.zeros((200, 200), bool)
+    sil[:, :120] = True                                   # the edge: between columns 119 and 120
+    facing_camera, edge_on = [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]
+    pts = np.array([[0.05, 0.0, 1.0], [0.09, 0.0, 1.0], [0.09, 0.0, 1.0], [0.10, 0.0, 1.0]])
+    normals = np.array([facing_camera, facing_camera, edge_on, facing_camera])
+    spread = np.full(4, 0.01)                             # 2 px at 1 m
+    moves = inside_offsets(pts, normals, spread, cam, sil)
+    u0, u1 = cam.project(pts)[:, 0], cam.project(pts + moves)[:, 0]
+    np.testing.assert_allclose(moves[:, 1:], 0.0, atol=1e-12)      # sideways only: same row, same depth
+    assert u1[0] == u0[0] and u1[2] == u0[2]              # 10 px inside; edge-on across the outline
+    reach = INSIDE_SIGMAS * 2.0
+    for i in (1, 3):                                      # 2 px inside, and on the edge itself
+        assert u1[i] < u0[i]
+        assert u1[i] + reach == pytest.approx(120.0, abs=1.0), (i, u1[i])
+    assert not inside_offsets(pts, normals, spread, cam, np.zeros_like(sil)).any()
+
+
+def test_the_hair_keeps_the_photos_colours_to_its_outline_and_no_halo_past_it(open_head_avatar, astronaut):
+    """Once the cranium is carved to the silhouette its outline is the photo's: the hair's points near it take
+    the photo's colours (a cranium not carved keeps 10 px from the mask's soft edge), and the wide discs of the
+    back of the head, which the photo does not see, stop inside it rather than blur the hair into a halo."""
+    from lam_core.reconstruct.bust import person_silhouette
+
+    img, face, mask = astronaut
+    rec = open_head_avatar
+    out = render_posed(rec.avatar.animate(rec.photo_params), rec.camera, backend="cpu")
+    alpha, rgb = out.alpha.numpy().squeeze(), out.rgb.numpy().astype(np.float64)
+    sil = person_silhouette(mask, face.points)
+    above = np.zeros_like(sil)
+    above[: int(face.points[[33, 263], 1].mean())] = True  # above the eyes: the hair's outline
+    outer, inner = ndimage.distance_transform_edt(~sil), ndimage.distance_transform_edt(sil)
+    band = above & (inner > 3) & (inner <= 10)
+    err = ((rgb - img / 255.0) ** 2).mean(-1)[band].mean()
+    # 19.0 dB when the hair kept 10 px from the mask's edge; 25.5 measured
+    assert -10 * np.log10(err) > 23.0
+    halo = alpha[above & (outer > 2.5) & (outer <= 6.5)].mean()
+    assert halo < 0.175, halo                              # 0.197 with the back's discs where they fell; 0.152
+    assert alpha[band].mean() > 0.99                       # and the outline itself still covered
+
+
 def test_the_body_keeps_off_the_backdrop_between_shoulder_lobes_and_fades_at_its_end():
     """A silhouette row that parts in two lobes: the body's points over the gap are kept out (one-view visual
     hull); the body's opacity falls smoothly to 0 over its lowest band and is full above it."""
@@ -506,7 +553,7 @@ def test_the_back_of_the_head_takes_the_hair_colour(open_head_avatar):
     top = pts.in_region("cranium") & (y > face_y.max()) & rec.seen
     hair = np.median(rec.avatar.gaussians.colors[top], axis=0)
     back = pts.in_region("cranium") & (y > face_y.mean()) & (hop_distance(rec.seen, pts.faces, 8) > 8)
-    assert back.sum() > 1000
+    assert back.sum() > 500   # (719: the hair is seen to within 3 px of the outline)
     behind = orbit_about_head(rec.camera, rec.avatar.points.vertices[pts.in_region("cranium")].mean(0), 180, 0)
     posed = rec.avatar.animate(rec.photo_params)
     img = render_posed(posed, behind, backend="cpu").rgb.numpy()

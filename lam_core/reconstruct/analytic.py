@@ -19,7 +19,7 @@ from ..rig import Rig, RigPoints
 from ..camera import Camera
 from .bust import (add_bust, body_disc_scales, body_fade, carry_colours, inside_silhouette, person_silhouette,
                    source_rows)
-from .carve import carve_to_silhouette, grow_to_silhouette
+from .carve import carve_to_silhouette, grow_to_silhouette, inside_offsets
 from .colour import MIN_FACING, bilinear, facing, photo_colours
 from .surface import NORMAL_SCALE, surface_discs
 
@@ -33,7 +33,7 @@ REFINE_STEPS = 2
 HIDDEN_REGIONS = ("teeth_upper", "teeth_lower", "mouth")  # behind the lips: refined only where the render shows them
 HIDDEN_DEPTH_M = 0.001  # ... i.e. no more than this behind the rendered depth at their pixel
 FACE_MASK_MARGIN_PX = 3.0
-CRANIUM_MASK_MARGIN_PX = 10.0
+CRANIUM_MASK_MARGIN_PX = 10.0  # ... the cranium's when it is not carved to the silhouette (a FLAME head's)
 BODY_MASK_MARGIN_PX = 0.0  # the body is built from the silhouette: its outline is the photo's, and takes its colours
 BODY_GRAZING = -0.15      # the body's points seen edge-on (at its outline) count as seen down to this cosine
 STICK_OUT_SPACINGS = 2.0  # the body's back shows past its front where no front point projects this near
@@ -55,9 +55,9 @@ class Reconstruction:
 
 
 def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera, rgb: np.ndarray,
-                         mask: np.ndarray) -> tuple[Gaussians, np.ndarray]:
+                         mask: np.ndarray, carved: np.ndarray | None = None) -> tuple[Gaussians, np.ndarray]:
     """Flat, opaque Gaussians on ``points``, coloured from the photo seen through ``camera`` with the rig
-    posed by ``params``."""
+    posed by ``params``. ``carved``: the silhouette the cranium was carved to (:mod:`.carve`), if it was."""
     rest = points.vertices.astype(np.float64)
     scales, rotations, normals = surface_discs(rest, points.faces, tangent=TANGENT_SCALE)
     body, cranium, face = points.in_region("bust"), points.in_region("cranium"), points.in_region("face")
@@ -71,8 +71,10 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     t = blended_rotations(points.lbs_weights, sk.rotations[0])
     posed_normals = np.einsum("nij,nj->ni", t, normals)
     # the head model's cranium is a guess at the hair's volume: near the silhouette it may bulge past the
-    # person, where the soft, coarse mask still says "person"; keep it further from the mask's edge
-    margin = np.select([cranium, body], [CRANIUM_MASK_MARGIN_PX, BODY_MASK_MARGIN_PX], FACE_MASK_MARGIN_PX)
+    # person, where the soft, coarse mask still says "person"; keep it further from the mask's edge, unless it
+    # was carved to the silhouette (then its outline is the photo's, and the hair there takes its colours)
+    cranium_margin = FACE_MASK_MARGIN_PX if carved is not None else CRANIUM_MASK_MARGIN_PX
+    margin = np.select([cranium, body], [cranium_margin, BODY_MASK_MARGIN_PX], FACE_MASK_MARGIN_PX)
     # the head's top, above the face (hair, or a bald scalp), is carried round the back of the head above the
     # face's middle; below, the back of the head blends into the neck
     face_y = rest[face, 1]
@@ -112,6 +114,12 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     scales = scales.copy()
     shell = cranium | body
     scales[away & ~seen & shell, :2] *= BACK_TANGENT_SCALE / TANGENT_SCALE
+    offsets = np.zeros((points.n_points, 3))
+    if carved is not None:
+        # the discs the photo does not see stop inside the silhouette, not in a halo round the hair
+        inside = np.flatnonzero(cranium & ~seen)
+        moves = inside_offsets(posed[inside], posed_normals[inside], scales[inside, :2].max(1), camera, carved)
+        offsets[inside] = np.einsum("nji,nj->ni", t[inside], moves)   # to the rest frame: R^T
     opacities = np.full(points.n_points, OPACITY)
     if body.any():
         face_rows = row_height[face]
@@ -122,7 +130,7 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
             opacities[body] *= body_fade(row_height[body], float(np.ptp(face_rows)) if len(face_rows) else 0.0)
         opacities[off_person] = 0.0
     g = Gaussians(
-        offsets=np.zeros((points.n_points, 3), np.float32),
+        offsets=offsets.astype(np.float32),
         colors=colours.astype(np.float32),
         opacities=opacities.astype(np.float32),
         scales=scales.astype(np.float32),
@@ -282,6 +290,7 @@ def reconstruct(rgb: np.ndarray, face, mask: np.ndarray, head=None, levels: int 
             fit = fit_open_head(head, face, mask, focal=focal)
     with timer("bust"):
         rig = Rig.from_head_model(model, fit.shape)
+        sil = None
         if bust and not is_flame:  # a FLAME head keeps FLAME's exact layout (5,023 vertices, 20,018 points)
             sil = person_silhouette(mask, face.points)
             rig = grow_to_silhouette(rig, fit.params, fit.camera, sil)
@@ -299,7 +308,7 @@ def reconstruct(rgb: np.ndarray, face, mask: np.ndarray, head=None, levels: int 
         adaptive = not is_flame and levels == 1
         points = rig.subdivide(levels, coarse=turned_away(rig, fit.params, fit.camera) if adaptive else None)
     with timer("gaussians"):
-        g, seen = gaussians_from_photo(points, fit.params, fit.camera, rgb, mask)
+        g, seen = gaussians_from_photo(points, fit.params, fit.camera, rgb, mask, carved=sil)
     with timer("refine"):
         # the head only: the body's clothing needs no sharpening and would multiply the rendered area
         avatar = refine_colours(GaussianAvatar(points, g), fit.params, fit.camera, rgb,

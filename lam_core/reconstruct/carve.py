@@ -14,6 +14,12 @@ Carving (``carve_to_silhouette``): where the head model's guess at the hair's vo
 outside the photo's silhouette, it is pulled in (parallel to the image plane, towards the head's axis) until
 it projects onto the silhouette's edge; depth is kept. Seen from the photo's camera the head then never
 bulges past the person, and from the sides its outline follows the silhouette's.
+
+Keeping the discs inside (``inside_offsets``): carving puts the cranium's *points* inside the silhouette, but
+the discs on them spread round them, and those the photo does not see (the back of the head, left coarse,
+with wider discs) are several pixels wide: seen from the photo's camera they blurred the hair's outline into
+a halo past the person. Each such disc is moved inwards, parallel to the image plane, until its footprint
+reaches no more than INSIDE_SIGMAS of its spread (seen along the outline's normal) past the silhouette's edge.
 """
 
 from __future__ import annotations
@@ -33,6 +39,11 @@ ANGLE_BINS = 180          # directions around the head's projected centre
 GROW_MAX = 1.8            # the outline grows at most this factor in any direction
 BACK_RAMP = 0.25          # growth ramps in over this share of the head's depth behind its middle
 GROW_SHARPNESS = 6.0      # the share of the growth a vertex takes: (its radius / the outline's) ** this
+# a disc's footprint stops this many of its standard deviations inside the silhouette's edge: past it, a disc
+# adds at most opacity * exp(-2) = 13% alpha. (At 1.18, where one disc's alpha is 0.5, the outline's halo did
+# not change: the back's discs pile up along the outline, and their tails add up; at 3 the outline's own alpha
+# fell below 0.5.)
+INSIDE_SIGMAS = 2.0
 
 
 def _polar_bins(rel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -138,6 +149,32 @@ def _carve(rig: Rig, sk, ids: np.ndarray, posed: np.ndarray, camera: Camera, sil
     to_c = centre - uvz[:, :2]
     to_c /= np.linalg.norm(to_c, axis=1, keepdims=True).clip(1e-9)
     return _shift(rig, sk, ids, camera, to_c, np.where(move, d + 0.5, 0.0), uvz[:, 2])
+
+
+def inside_offsets(posed: np.ndarray, normals: np.ndarray, spread: np.ndarray, camera: Camera,
+                   sil: np.ndarray) -> np.ndarray:
+    """(N, 3) moves, parallel to the image plane, that keep flat discs (centres ``posed``, unit ``normals``, each
+    ``spread`` metres in its plane: its standard deviation) inside ``sil`` as the camera sees them: a disc whose
+    footprint passes the silhouette's edge, INSIDE_SIGMAS of its spread across that edge, moves inwards by the
+    excess; the rest stay (zero)."""
+    moves = np.zeros_like(posed, dtype=np.float64)
+    if len(posed) == 0 or not sil.any():
+        return moves
+    # signed distance to the silhouette's edge in pixels (negative inside), smoothed for its direction
+    inner, outer = ndimage.distance_transform_edt(sil), ndimage.distance_transform_edt(~sil)
+    signed = np.where(sil, 0.5 - inner, outer - 0.5)
+    gy, gx = np.gradient(ndimage.gaussian_filter(signed, 1.0))
+    uvz = camera.project(posed)
+    past = bilinear(signed[..., None], uvz[:, 0], uvz[:, 1])[:, 0]
+    out = bilinear(np.stack([gx, gy], -1), uvz[:, 0], uvz[:, 1])
+    out /= np.linalg.norm(out, axis=1, keepdims=True).clip(1e-9)
+    r = camera.world_to_camera[:3, :3]
+    across = out[:, :1] * r[0] + out[:, 1:] * r[1]          # the outward direction, in the world
+    # a flat disc's spread along a direction in its plane, foreshortened by the normal's share of it
+    along = spread * np.sqrt((1.0 - np.einsum("ij,ij->i", normals, across) ** 2).clip(0.0, 1.0))
+    reach_px = np.maximum(INSIDE_SIGMAS * along * camera.fx / uvz[:, 2], 0.0)
+    move_px = np.minimum(np.maximum(past + reach_px, 0.0), 2.0 * reach_px)   # at most twice its reach
+    return _image_plane_offsets(camera, -out, move_px, uvz[:, 2])
 
 
 def _image_plane_offsets(camera: Camera, unit: np.ndarray, px: np.ndarray, depth: np.ndarray) -> np.ndarray:
