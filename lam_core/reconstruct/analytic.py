@@ -19,7 +19,7 @@ from ..rig import Rig, RigPoints
 from ..camera import Camera
 from .bust import (add_bust, body_disc_scales, body_fade, carry_colours, inside_silhouette, person_silhouette,
                    source_rows)
-from .carve import carve_to_silhouette, grow_to_silhouette, inside_offsets
+from .carve import carve_to_silhouette, grow_to_silhouette, inside_offsets, to_rest
 from .colour import MIN_FACING, bilinear, facing, photo_colours
 from .surface import NORMAL_SCALE, surface_discs
 
@@ -118,8 +118,9 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
     if carved is not None:
         # the discs the photo does not see stop inside the silhouette, not in a halo round the hair
         inside = np.flatnonzero(cranium & ~seen)
-        moves = inside_offsets(posed[inside], posed_normals[inside], scales[inside, :2].max(1), camera, carved)
-        offsets[inside] = np.einsum("nji,nj->ni", t[inside], moves)   # to the rest frame: R^T
+        moves = inside_offsets(posed[inside], posed_normals[inside], scales[inside, :2].max(1), scales[inside, 2],
+                               camera, carved)
+        offsets[inside] = to_rest(points.lbs_weights[inside], sk.rotations[0], moves)
     opacities = np.full(points.n_points, OPACITY)
     if body.any():
         face_rows = row_height[face]

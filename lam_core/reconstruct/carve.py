@@ -18,8 +18,8 @@ bulges past the person, and from the sides its outline follows the silhouette's.
 Keeping the discs inside (``inside_offsets``): carving puts the cranium's *points* inside the silhouette, but
 the discs on them spread round them, and those the photo does not see (the back of the head, left coarse,
 with wider discs) are several pixels wide: seen from the photo's camera they blurred the hair's outline into
-a halo past the person. Each such disc is moved inwards, parallel to the image plane, until its footprint
-reaches no more than INSIDE_SIGMAS of its spread (seen along the outline's normal) past the silhouette's edge.
+a halo past the person. Each such disc is moved inwards, parallel to the image plane, until its footprint,
+out to INSIDE_SIGMAS of its spread across the outline, ends at the silhouette's edge.
 """
 
 from __future__ import annotations
@@ -151,30 +151,43 @@ def _carve(rig: Rig, sk, ids: np.ndarray, posed: np.ndarray, camera: Camera, sil
     return _shift(rig, sk, ids, camera, to_c, np.where(move, d + 0.5, 0.0), uvz[:, 2])
 
 
-def inside_offsets(posed: np.ndarray, normals: np.ndarray, spread: np.ndarray, camera: Camera,
-                   sil: np.ndarray) -> np.ndarray:
-    """(N, 3) moves, parallel to the image plane, that keep flat discs (centres ``posed``, unit ``normals``, each
-    ``spread`` metres in its plane: its standard deviation) inside ``sil`` as the camera sees them: a disc whose
-    footprint passes the silhouette's edge, INSIDE_SIGMAS of its spread across that edge, moves inwards by the
-    excess; the rest stay (zero)."""
+def inside_offsets(posed: np.ndarray, normals: np.ndarray, spread: np.ndarray, thickness: np.ndarray,
+                   camera: Camera, sil: np.ndarray) -> np.ndarray:
+    """(N, 3) moves, parallel to the image plane, that keep flat discs (centres ``posed``, unit ``normals``,
+    standard deviations ``spread`` in their plane and ``thickness`` along the normal, metres) inside ``sil`` as
+    the camera sees them: a disc whose footprint, out to INSIDE_SIGMAS of its spread across the silhouette's
+    edge, passes that edge moves inwards by the excess; the rest stay (zero)."""
     moves = np.zeros_like(posed, dtype=np.float64)
-    if len(posed) == 0 or not sil.any():
+    if len(posed) == 0 or not sil.any() or min(sil.shape) < 2:
         return moves
-    # signed distance to the silhouette's edge in pixels (negative inside), smoothed for its direction
+    uvz = camera.project(posed)
+    front = np.flatnonzero(uvz[:, 2] > 0)                   # (points behind the camera: nothing to see)
+    uvz, normals, spread, thickness = uvz[front], normals[front], spread[front], thickness[front]
+    # signed distance to the silhouette's edge in pixels (negative inside; zero on the pixels' boundary), and
+    # the outward direction from it, smoothed
     inner, outer = ndimage.distance_transform_edt(sil), ndimage.distance_transform_edt(~sil)
     signed = np.where(sil, 0.5 - inner, outer - 0.5)
     gy, gx = np.gradient(ndimage.gaussian_filter(signed, 1.0))
-    uvz = camera.project(posed)
     past = bilinear(signed[..., None], uvz[:, 0], uvz[:, 1])[:, 0]
     out = bilinear(np.stack([gx, gy], -1), uvz[:, 0], uvz[:, 1])
     out /= np.linalg.norm(out, axis=1, keepdims=True).clip(1e-9)
     r = camera.world_to_camera[:3, :3]
     across = out[:, :1] * r[0] + out[:, 1:] * r[1]          # the outward direction, in the world
-    # a flat disc's spread along a direction in its plane, foreshortened by the normal's share of it
-    along = spread * np.sqrt((1.0 - np.einsum("ij,ij->i", normals, across) ** 2).clip(0.0, 1.0))
-    reach_px = np.maximum(INSIDE_SIGMAS * along * camera.fx / uvz[:, 2], 0.0)
-    move_px = np.minimum(np.maximum(past + reach_px, 0.0), 2.0 * reach_px)   # at most twice its reach
-    return _image_plane_offsets(camera, -out, move_px, uvz[:, 2])
+    # a flat disc's spread along a direction: its plane's, foreshortened, and its thickness's share
+    cos2 = np.einsum("ij,ij->i", normals, across) ** 2
+    along = np.sqrt(spread ** 2 * (1.0 - cos2).clip(0.0, 1.0) + thickness ** 2 * cos2)
+    reach_px = INSIDE_SIGMAS * along * camera.fx / uvz[:, 2]
+    moves[front] = _image_plane_offsets(camera, -out, np.maximum(past + reach_px, 0.0), uvz[:, 2])
+    return moves
+
+
+def to_rest(lbs_weights: np.ndarray, rotations, delta_world: np.ndarray) -> np.ndarray:
+    """Moves ``delta_world`` (N, 3) of skinned points in the posed frame, carried back to the rest frame: linear
+    blend skinning maps a rest point p to T p + t, with T its joints' ``rotations`` (J, 3, 3) blended by its
+    ``lbs_weights`` (N, J), so a rest move d becomes T d posed, and the rest move is T^-1 delta (T^T for one
+    joint; a blend of rotations is not quite one)."""
+    t = blended_rotations(lbs_weights, rotations)
+    return np.linalg.solve(t, np.asarray(delta_world, np.float64)[..., None])[..., 0]
 
 
 def _image_plane_offsets(camera: Camera, unit: np.ndarray, px: np.ndarray, depth: np.ndarray) -> np.ndarray:
@@ -197,8 +210,7 @@ def _move(rig: Rig, sk, ids: np.ndarray, delta_world: np.ndarray) -> Rig:
     move is carried back to the rest frame through each vertex's blended joint rotation."""
     from dataclasses import replace
 
-    t = blended_rotations(rig.lbs_weights[ids], sk.rotations[0])
-    delta_rest = np.einsum("nji,nj->ni", t, delta_world)  # R^T (rotations: inverse = transpose)
+    delta_rest = to_rest(rig.lbs_weights[ids], sk.rotations[0], delta_world)
     vertices = rig.vertices.astype(np.float64).copy()
     vertices[ids] += delta_rest
     return replace(rig, vertices=vertices.astype(rig.vertices.dtype))
