@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
+from scipy import ndimage
 
 from ..gaussians import GaussianAvatar, Gaussians
 from ..lbs import blended_rotations
@@ -30,6 +31,7 @@ TANGENT_SCALE = 0.55
 BACK_TANGENT_SCALE = 0.9  # the same on the back, turned away from the photo's camera ...
 BACK_FACING = 0.3         # ... by more than this cosine
 REFINE_STEPS = 2
+REFINE_RANGE_PX = 1       # a refined colour stays within the photo's colours this near its point's pixel
 HIDDEN_REGIONS = ("teeth_upper", "teeth_lower", "mouth")  # behind the lips: refined only where the render shows them
 HIDDEN_DEPTH_M = 0.001  # ... i.e. no more than this behind the rendered depth at their pixel
 FACE_MASK_MARGIN_PX = 3.0
@@ -221,6 +223,9 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
     photo-minus-render residual at every seen Gaussian's pixel and adds it to its colour (a Landweber step of
     the linear least-squares problem "render(colours) = photo"). Only the crop holding the seen Gaussians is
     rendered. Inside the mouth only the Gaussians the render shows (not hidden behind the lips) are corrected.
+    Each colour stays within the range of the photo's colours round its pixel (REFINE_RANGE_PX, the
+    neighbourhood its bilinear sample draws on): at a strong edge (skin beside dark hair) the steps overshoot,
+    and the overshoot, hidden in the blur of the photo's view, showed from the side as white dots.
     """
     from ..render import render_gaussians
     from ..rotations import quaternion_to_matrix
@@ -238,6 +243,9 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
     keep = torch.from_numpy(np.flatnonzero(shown))
     target = photo[y0:y0 + crop.height, x0:x0 + crop.width]
     ids, u, v = np.flatnonzero(seen), uvz[seen, 0] - x0, uvz[seen, 1] - y0
+    window = 2 * REFINE_RANGE_PX + 1
+    lowest = np.stack([ndimage.minimum_filter(target[..., c], size=window) for c in range(3)], -1)
+    highest = np.stack([ndimage.maximum_filter(target[..., c], size=window) for c in range(3)], -1)
     for step in range(REFINE_STEPS if steps is None else steps):
         out = render_gaussians(posed.means[0][keep], posed.quats[0][keep], posed.scales[keep],
                                torch.from_numpy(np.clip(colours[keep.numpy()], 0, 1).astype(np.float32)),
@@ -257,6 +265,9 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
             crowd = np.bincount(pixel[inner], minlength=crop.width * crop.height)[pixel]
             share = np.where(inner, 1.0 / np.maximum(crowd, 1), 1.0)
         colours[ids] += share[:, None] * bilinear(target - out.rgb.numpy().astype(np.float64), u, v)
+        pu = np.clip(u.astype(int), 0, crop.width - 1)
+        pv = np.clip(v.astype(int), 0, crop.height - 1)
+        colours[ids] = np.clip(colours[ids], lowest[pv, pu], highest[pv, pu])
     return GaussianAvatar(avatar.points, replace(g, colors=np.clip(colours, 0, 1).astype(np.float32)))
 
 
