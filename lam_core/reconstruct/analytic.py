@@ -223,8 +223,8 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
     photo-minus-render residual at every seen Gaussian's pixel and adds it to its colour (a Landweber step of
     the linear least-squares problem "render(colours) = photo"). Only the crop holding the seen Gaussians is
     rendered. Inside the mouth only the Gaussians the render shows (not hidden behind the lips) are corrected.
-    Each colour stays within the range of the photo's colours round its pixel (REFINE_RANGE_PX, the
-    neighbourhood its bilinear sample draws on): at a strong edge (skin beside dark hair) the steps overshoot,
+    Each colour stays within the range of the photo's colours round its pixel (REFINE_RANGE_PX: a window
+    holding the 2x2 pixels its bilinear sample draws on): at a strong edge (skin beside dark hair) the steps overshoot,
     and the overshoot, hidden in the blur of the photo's view, showed from the side as white dots.
     """
     from ..render import render_gaussians
