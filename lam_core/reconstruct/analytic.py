@@ -224,8 +224,8 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
     the linear least-squares problem "render(colours) = photo"). Only the crop holding the seen Gaussians is
     rendered. Inside the mouth only the Gaussians the render shows (not hidden behind the lips) are corrected.
     Each colour stays within the range of the photo's colours round its pixel (REFINE_RANGE_PX: a window
-    holding the 2x2 pixels its bilinear sample draws on): at a strong edge (skin beside dark hair) the steps overshoot,
-    and the overshoot, hidden in the blur of the photo's view, showed from the side as white dots.
+    holding the 2x2 pixels its bilinear sample draws on): at a strong edge (skin beside dark hair) the steps
+    overshoot, and the overshoot, hidden in the blur of the photo's view, showed from the side as white dots.
     """
     from ..render import render_gaussians
     from ..rotations import quaternion_to_matrix
@@ -261,13 +261,13 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
             drawn = bilinear(out.depth.numpy().astype(np.float64)[..., None], u, v)[:, 0]
             keep_id = ~inner | (uvz[ids, 2] <= drawn + HIDDEN_DEPTH_M)
             ids, u, v, inner = ids[keep_id], u[keep_id], v[keep_id], inner[keep_id]
-            pixel = np.clip(v.astype(int), 0, crop.height - 1) * crop.width + np.clip(u.astype(int), 0, crop.width - 1)
+            pu, pv = np.clip(u.astype(int), 0, crop.width - 1), np.clip(v.astype(int), 0, crop.height - 1)
+            pixel = pv * crop.width + pu
             crowd = np.bincount(pixel[inner], minlength=crop.width * crop.height)[pixel]
             share = np.where(inner, 1.0 / np.maximum(crowd, 1), 1.0)
+            low, high = lowest[pv, pu], highest[pv, pu]   # each corrected Gaussian's bounds, at its pixel
         colours[ids] += share[:, None] * bilinear(target - out.rgb.numpy().astype(np.float64), u, v)
-        pu = np.clip(u.astype(int), 0, crop.width - 1)
-        pv = np.clip(v.astype(int), 0, crop.height - 1)
-        colours[ids] = np.clip(colours[ids], lowest[pv, pu], highest[pv, pu])
+        colours[ids] = np.clip(colours[ids], low, high)
     return GaussianAvatar(avatar.points, replace(g, colors=np.clip(colours, 0, 1).astype(np.float32)))
 
 
