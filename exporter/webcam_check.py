@@ -30,7 +30,7 @@ from lam_core.head_model import JOINT_NAMES
 from lam_core.motion import Motion
 from lam_core.params import map_joints
 
-from .webcam_clip import BLINK_TIMES, BLINK_WIDTH, DURATION, SEGMENTS, Clip, make_clip
+from .webcam_clip import BLINK_HALF, BLINK_TIMES, DURATION, SEGMENTS, Clip, blink_within, make_clip
 
 BLINK_THRESHOLD = 0.25
 BLINK_SEEN = 0.8   # a blink counts as seen when a tracked frame caught it at least this closed
@@ -130,13 +130,13 @@ def analyse(entries: list[dict], motion: Motion, tracking_seconds: float, tracke
     for p in range(int(pass_id.max()) + 1):
         sel = pass_id == p
         for c in BLINK_TIMES:
-            seen = sel & (np.abs(t_clip - c) < BLINK_WIDTH * np.arccos(2 * BLINK_SEEN - 1) / (2 * np.pi))
+            seen = sel & (np.abs(t_clip - c) < blink_within(BLINK_SEEN))
             if not seen.any():
                 continue
             expected += 1
-            window = sel & (t_clip > c - BLINK_WIDTH / 2) & (t_clip < c + BLINK_WIDTH / 2 + BLINK_LAG)
+            window = sel & (t_clip > c - BLINK_HALF) & (t_clip < c + BLINK_HALF + BLINK_LAG)
             detected += int(blink[window].max() > BLINK_THRESHOLD)
-    far = np.all([np.abs(t_clip - c) > BLINK_WIDTH for c in BLINK_TIMES], axis=0)
+    far = np.all([np.abs(t_clip - c) > 2 * BLINK_HALF for c in BLINK_TIMES], axis=0)
     false_pos = int(np.sum(far & (blink > BLINK_THRESHOLD)))
     # drift: neutral frames (the calibration segment and the rest at the end) of the last pass
     neutral = ((t_clip >= SEGMENTS["neutral"][0]) & (t_clip < SEGMENTS["neutral"][1] - 0.1)) | (t_clip >= SEGMENTS["rest"][0] + 0.1)

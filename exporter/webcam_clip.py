@@ -41,16 +41,31 @@ TAG_CELLS, TAG_CELL_W, TAG_CELL_H, TAG_BITS = 12, 16, 8, 10
 BACKGROUND = (0.5, 0.5, 0.5)
 JAW_PEAK = 0.3                 # radians
 YAW_PEAK = math.radians(20.0)
-BLINK_WIDTH = 0.3              # seconds, a full close-open
+BLINK_CLOSE = 0.3              # seconds: the lid's travel, closing then opening (0.15 s each way)
+BLINK_HOLD = 0.1               # seconds fully closed between them (a real blink's closed phase; a tracker
+                               # running at 5 frames/s still sees each blink closed)
+BLINK_HALF = BLINK_HOLD / 2 + BLINK_CLOSE / 2   # from a blink's centre to its end
 
 # the performance, in seconds: (start, end) of each part
 SEGMENTS = {"neutral": (0.0, 1.5), "jaw": (1.5, 2.9), "yaw": (2.9, 4.4), "blinks": (4.4, 5.4), "rest": (5.4, 5.8)}
-BLINK_TIMES = (4.7, 5.1)
+BLINK_TIMES = (4.65, 5.15)
 DURATION = 5.8
 
 
 class ClipError(LamError):
     """The clip cannot be made (bad size or rate, an avatar without a face)."""
+
+
+def blink_curve(dt: np.ndarray) -> np.ndarray:
+    """How closed the eyes are at ``dt`` seconds from a blink's centre: 1 for BLINK_HOLD, a cos^2 ramp of
+    BLINK_CLOSE / 2 each side, 0 beyond BLINK_HALF."""
+    d = np.clip((np.abs(dt) - BLINK_HOLD / 2) / (BLINK_CLOSE / 2), 0.0, 1.0)
+    return np.cos(np.pi / 2 * d) ** 2
+
+
+def blink_within(closed: float) -> float:
+    """Seconds from a blink's centre within which the eyes are at least ``closed`` (0..1] closed."""
+    return BLINK_HOLD / 2 + BLINK_CLOSE / 2 * math.acos(2 * closed - 1) / math.pi
 
 
 def truth_motion(fps: float = 24.0) -> Motion:
@@ -67,8 +82,7 @@ def truth_motion(fps: float = 24.0) -> Motion:
     pose[inside, head, 1] = YAW_PEAK * np.sin(2 * np.pi * (t[inside] - y0) / (y1 - y0))
     blink = np.zeros(n)
     for c in BLINK_TIMES:
-        x = np.clip((t - c) / BLINK_WIDTH + 0.5, 0, 1)
-        blink = np.maximum(blink, np.sin(np.pi * x) ** 2)
+        blink = np.maximum(blink, blink_curve(t - c))
     channels = np.stack([blink, blink], 1).astype(np.float32)
     return Motion(("eyeBlinkLeft", "eyeBlinkRight"), channels, pose, np.zeros((n, 3), np.float32), fps=fps,
                   source="webcam test performance")
