@@ -24,9 +24,12 @@ def _silhouette() -> np.ndarray:
 
 def _rings(yaw: float):
     """The rings' geometry alone: no inset for the discs' spread (disc_sigma=0)."""
-    pts, faces, cen = body_rings(CAM, _silhouette(), CHIN, 150.0, np.array([0.0, 0.0, DEPTH]), yaw, disc_sigma=0.0)
-    segments = len(pts) // len(cen)
-    return pts.reshape(len(cen), segments, 3), faces, cen
+    return body_rings(CAM, _silhouette(), CHIN, 150.0, np.array([0.0, 0.0, DEPTH]), yaw, disc_sigma=0.0)
+
+
+def _each(rings, values):
+    """``values`` (one per point) split ring by ring."""
+    return [values[rings.ring == r] for r in range(len(rings.centres))]
 
 
 def test_turned_axes_keep_the_front_views_half_width():
@@ -47,70 +50,103 @@ def test_unturned_rings_are_todays():
     """yaw = 0: every ring is the ellipse x = centre + a cos t, z = depth - b sin t (b = _half_depth(a)), its
     front half (t in [0, pi)) facing the camera, each point of it on its row's ray and the back half level,
     bit for bit."""
-    ring, _, cen = _rings(0.0)
-    r_n, segments = ring.shape[:2]
-    n_front = int((ring[0, :, 2] < DEPTH - 1e-9).sum()) + 1   # t = 0 sits at the centre's depth
-    t = np.concatenate([np.linspace(0, np.pi, n_front, endpoint=False),
-                        np.linspace(np.pi, 2 * np.pi, segments - n_front, endpoint=False)])
+    rings = _rings(0.0)
+    cen, r_n = rings.centres, len(rings.centres)
     vs, left, right = _rows(_silhouette(), CHIN[1], cen[-1, 1] / DEPTH * CAM.fy + CAM.cy, r_n)
     x_l, x_r = (left - CAM.cx) / CAM.fx * DEPTH, (right - CAM.cx) / CAM.fx * DEPTH
     a = np.maximum((x_r - x_l) / 2, 1e-3)
-    z = DEPTH - _half_depth(a)[:, None] * np.sin(t)
+    t = 2 * np.pi * rings.around
+    k = rings.ring
+    z = DEPTH - _half_depth(a)[k] * np.sin(t)
     y = (vs - CAM.cy) / CAM.fy * DEPTH
-    want = np.stack([((x_l + x_r) / 2)[:, None] + a[:, None] * np.cos(t), y[:, None] * (DEPTH - np.abs(z - DEPTH)) / DEPTH, z], -1)
-    np.testing.assert_array_equal(ring, want)
+    want = np.stack([((x_l + x_r) / 2)[k] + a[k] * np.cos(t), y[k] * (DEPTH - np.abs(z - DEPTH)) / DEPTH, z], -1)
+    np.testing.assert_array_equal(rings.points, want)
+
+
+def test_each_ring_is_as_fine_round_its_front_as_the_rings_are_apart():
+    """A ring's point count follows its width: the narrow neck takes fewer points than the shoulders, so round
+    the front the points lie about as far apart as the rings do (one count for every ring put the neck's points
+    3x closer round it than down it, and its edges showed in steps as far apart as the rings). The back is
+    BACK_COARSENESS times coarser; the rings join into one closed, consistently wound tube."""
+    import trimesh
+
+    from lam_core.reconstruct.bust import BACK_COARSENESS, MIN_BACK, MIN_FRONT
+
+    rings = _rings(0.0)
+    step = float(np.median(np.linalg.norm(np.diff(rings.centres, axis=0), axis=1)))
+    counts = np.bincount(rings.ring)
+    assert counts.min() < 0.5 * counts.max()                  # the neck is narrower than the shoulders
+    for pts, around in zip(_each(rings, rings.points), _each(rings, rings.around)):
+        front = pts[around < 0.5]
+        if len(front) <= MIN_FRONT:
+            continue
+        gaps = np.linalg.norm(np.diff(front[:, [0, 2]], axis=0), axis=1)
+        assert 0.6 * step < np.median(gaps) < 1.5 * step, (np.median(gaps), step)
+        back = pts[around >= 0.5]
+        if len(back) <= MIN_BACK:
+            continue
+        back_gaps = np.linalg.norm(np.diff(back[:, [0, 2]], axis=0), axis=1)
+        assert np.median(back_gaps) == pytest.approx(BACK_COARSENESS * np.median(gaps), rel=0.35)
+    mesh = trimesh.Trimesh(rings.points, rings.faces, process=False)
+    assert mesh.is_winding_consistent
+    assert len(rings.faces) == 2 * len(rings.points) - counts[0] - counts[-1]   # every band closed, no gaps
+    open_edges = trimesh.grouping.group_rows(mesh.edges_sorted, require_count=1)
+    ends = np.isin(rings.ring[mesh.edges_sorted[open_edges]], [0, len(counts) - 1]).all(1)
+    assert ends.all()                                        # only the top and bottom rings are open
+    # outward: each triangle's normal points away from its ring's axis
+    centre = rings.centres[rings.ring[rings.faces[:, 0]]]
+    assert ((mesh.face_normals * (mesh.triangles_center - centre)).sum(1) > 0).all()
 
 
 @pytest.mark.parametrize("deg", [-45, -30, -15, 15, 30, 45])
 def test_turned_rings_match_the_silhouette_from_the_front(deg):
     yaw = np.radians(deg)
-    ring, faces, cen = _rings(yaw)
-    straight, faces0, _ = _rings(0.0)
-    assert ring.shape == straight.shape
-    np.testing.assert_array_equal(faces, faces0)   # the same mesh, winding included (the rings stay convex)
-    sil = _silhouette()
-    r_n = len(cen)
-    vs, left, right = _rows(sil, CHIN[1], cen[-1, 1] / DEPTH * CAM.fy + CAM.cy, r_n)
-    uv = CAM.project(ring.reshape(-1, 3)).reshape(r_n, -1, 3)
+    rings = _rings(yaw)
+    straight = _rings(0.0)
+    np.testing.assert_array_equal(rings.ring, straight.ring)
+    np.testing.assert_array_equal(rings.faces, straight.faces)   # the same mesh, winding included (convex rings)
+    cen, r_n = rings.centres, len(rings.centres)
+    vs, left, right = _rows(_silhouette(), CHIN[1], cen[-1, 1] / DEPTH * CAM.fy + CAM.cy, r_n)
+    uv = CAM.project(rings.points)
     # each point of the front half stays on its row's ray; the back half projects nearer the middle
-    rows = np.repeat(vs[:, None], ring.shape[1], 1)
-    front = ring[..., 2] <= DEPTH
-    np.testing.assert_allclose(uv[..., 1][front], rows[front], atol=1e-6)
-    assert np.all(np.abs(uv[..., 1] - CAM.cy)[~front] <= np.abs(rows - CAM.cy)[~front] + 1e-6)
+    rows = vs[rings.ring]
+    front = rings.points[:, 2] <= DEPTH
+    np.testing.assert_allclose(uv[front, 1], rows[front], atol=1e-6)
+    assert np.all(np.abs(uv[~front, 1] - CAM.cy) <= np.abs(rows[~front] - CAM.cy) + 1e-6)
     # each ring's leftmost and rightmost points (the front half runs from the right one to the left one)
     # project onto the row's silhouette edges: the front view's half-width is the silhouette's
-    n_front = int(np.argmin(ring[0, :, 0]))
-    np.testing.assert_allclose(uv[:, 0, 0], right, atol=1.0)
-    np.testing.assert_allclose(uv[:, n_front, 0], left, atol=1.0)
-    # the finer front half is the one facing the camera: its outward normals point towards it (z < 0)
-    xz = ring[..., [0, 2]]
-    tangent = np.roll(xz, -1, 1) - np.roll(xz, 1, 1)
-    normal = np.stack([tangent[..., 1], -tangent[..., 0]], -1)
-    normal *= np.sign((normal * (xz - cen[:, None, [0, 2]])).sum(-1, keepdims=True))
-    assert (normal[:, 1:n_front, 1] < 0).all() and (normal[:, n_front + 1:, 1] > 0).all()
+    np.testing.assert_allclose(uv[rings.around == 0.0, 0], right, atol=1.0)
+    np.testing.assert_allclose(uv[rings.around == 0.5, 0], left, atol=1.0)
     # the whole ring, drawn with perspective, reaches past the edges about as far as the unturned one does
     # (rays off the axis touch an ellipse a little in front of its widest points)
-    uv0 = CAM.project(straight.reshape(-1, 3)).reshape(r_n, -1, 3)
-    over = np.maximum(uv[..., 0].max(1) - right, left - uv[..., 0].min(1)).max()
-    over0 = np.maximum(uv0[..., 0].max(1) - right, left - uv0[..., 0].min(1)).max()
+    uv0 = CAM.project(straight.points)
+    reach = lambda u: max(max(x.max() - r, l - x.min()) for x, l, r in zip(_each(rings, u[:, 0]), left, right))  # noqa: E731
+    over, over0 = reach(uv), reach(uv0)
     print(f"yaw {deg}: the ring reaches {over:.1f} px past the silhouette (unturned {over0:.1f} px)")
     assert over <= over0 + 6.0, (over, over0)   # measured: +0.4 px at 15 degrees, +1.5 at 30, +4.8 at 45
-    # the neck (round rows) is the same circle, point for point
     half = (right - left) / 2 / CAM.fx * DEPTH
     neck = half < NECK_RADIUS - 1e-3
     assert neck.sum() >= 3
-    np.testing.assert_allclose(ring[neck], straight[neck], atol=1e-9)
-    # the rings' long axis (across the body) is turned by yaw: the principal axis of each flat ring's points
-    # about its centre in the camera's x-z plane (each half of a ring samples its angle evenly)
     flat = half > 1.3 * _half_depth(half) + 0.02
     assert flat.sum() >= 5
-    for r in np.flatnonzero(flat):
-        d = ring[r][:, [0, 2]] - cen[r, [0, 2]]
-        nf = n_front
-        cov = d[:nf].T @ d[:nf] / nf + d[nf:].T @ d[nf:] / (len(d) - nf)
-        w, v = np.linalg.eigh(cov)
-        axis = v[:, 1] * np.sign(v[0, 1])
-        assert np.degrees(np.arctan2(axis[1], axis[0])) == pytest.approx(deg, abs=0.5)
+    for r, (xyz, around) in enumerate(zip(_each(rings, rings.points), _each(rings, rings.around))):
+        # the finer front half is the one facing the camera: its outward normals point towards it (z < 0)
+        xz = xyz[:, [0, 2]]
+        tangent = np.roll(xz, -1, 0) - np.roll(xz, 1, 0)
+        normal = np.stack([tangent[:, 1], -tangent[:, 0]], -1)
+        normal *= np.sign((normal * (xz - cen[r, [0, 2]])).sum(-1, keepdims=True))
+        nf = int((around < 0.5).sum())
+        assert (normal[1:nf, 1] < 0).all() and (normal[nf + 1:, 1] > 0).all()
+        if neck[r]:   # the neck (round rows) is the same circle, point for point
+            np.testing.assert_allclose(xyz, straight.points[straight.ring == r], atol=1e-9)
+        if flat[r]:
+            # the rings' long axis (across the body) is turned by yaw: the principal axis of each flat ring's
+            # points about its centre in the camera's x-z plane (each half of a ring samples its angle evenly)
+            d = xz - cen[r, [0, 2]]
+            cov = d[:nf].T @ d[:nf] / nf + d[nf:].T @ d[nf:] / (len(d) - nf)
+            w, v = np.linalg.eigh(cov)
+            axis = v[:, 1] * np.sign(v[0, 1])
+            assert np.degrees(np.arctan2(axis[1], axis[0])) == pytest.approx(deg, abs=0.5)
 
 
 @pytest.mark.parametrize("yaw", [0.0, 0.4, -0.6])
@@ -118,14 +154,15 @@ def test_every_point_of_a_ring_knows_its_photo_row(yaw):
     """The front half of a ring lies on its row's rays; the back, as high but farther, projects nearer the
     picture's middle (higher, below it: above a widening ring it shows past the front). The
     fade and the back's colours go by the row the ring was built from, which source_rows recovers."""
-    pts, _, cen = _rings(yaw)
+    rings = _rings(yaw)
+    pts, cen = rings.points, rings.centres
     axis = np.array([0.0, 0.0, DEPTH])
-    rows = source_rows(pts.reshape(-1, 3), CAM, axis).reshape(pts.shape[:2])
+    rows = source_rows(pts, CAM, axis)
     want = cen[:, 1] / cen[:, 2] * CAM.fy + CAM.cy
-    np.testing.assert_allclose(rows, np.repeat(want[:, None], pts.shape[1], 1), atol=1e-6)
-    projected = CAM.project(pts.reshape(-1, 3))[:, 1].reshape(pts.shape[:2])
+    np.testing.assert_allclose(rows, want[rings.ring], atol=1e-6)
+    projected = CAM.project(pts)[:, 1]
     # the back, farther, projects nearer the picture's middle row than its own row
-    behind = (pts[..., 2] > DEPTH + 0.01) & (np.abs(rows - CAM.cy) > 10)
+    behind = (pts[:, 2] > DEPTH + 0.01) & (np.abs(rows - CAM.cy) > 10)
     assert behind.sum() > 100
     assert (np.abs(projected[behind] - CAM.cy) < np.abs(rows[behind] - CAM.cy) - 0.1).all()
 
@@ -156,24 +193,24 @@ def test_rings_keep_inside_the_silhouettes_level_edges_by_their_discs_spread():
     yy, xx = np.mgrid[:512, :512]
     sil = (np.abs(xx - 250) < 30) & (yy > 150)
     sil |= (yy >= 300) & (np.abs(xx - 250) < 150)              # level shoulder tops at row 300
-    pts, _, cen = body_rings(CAM, sil, CHIN, 150.0, np.array([0.0, 0.0, DEPTH]), 0.0, disc_sigma=0.55)
-    plain, _, cen0 = body_rings(CAM, sil, CHIN, 150.0, np.array([0.0, 0.0, DEPTH]), 0.0, disc_sigma=0.0)
-    rows = cen[:, 1] / DEPTH * CAM.fy + CAM.cy
+    made = body_rings(CAM, sil, CHIN, 150.0, np.array([0.0, 0.0, DEPTH]), 0.0, disc_sigma=0.55)
+    plain = body_rings(CAM, sil, CHIN, 150.0, np.array([0.0, 0.0, DEPTH]), 0.0, disc_sigma=0.0)
+    rows = made.centres[:, 1] / DEPTH * CAM.fy + CAM.cy
+    rows0 = plain.centres[:, 1] / DEPTH * CAM.fy + CAM.cy
     spacing = float(np.median(np.diff(rows)))
     inset = round(1.18 * 0.55 * spacing)
     assert inset >= 3
-    segments = len(pts) // len(cen)
-    uv = CAM.project(pts).reshape(len(cen), segments, 3)
-    wide = np.ptp(uv[..., 0], 1) > 100
+    uv, uv0 = CAM.project(made.points), CAM.project(plain.points)
+    wide = np.array([np.ptp(u) for u in _each(made, uv[:, 0])]) > 100
+    wide0 = np.array([np.ptp(u) for u in _each(plain, uv0[:, 0])]) > 100
     assert rows[wide].min() >= 300 + inset - 0.5                # the shoulders start inside their level top
-    assert (cen0[:, 1] / DEPTH * CAM.fy + CAM.cy)[np.ptp(CAM.project(plain).reshape(len(cen0), -1, 3)[..., 0], 1)
-                                                  > 100].min() < 300 + inset - 0.5
-    neck = ~wide & (rows < 300 - inset - 1)
-    assert neck.sum() > 5
-    uv0 = CAM.project(plain).reshape(len(cen0), segments, 3)
-    np.testing.assert_array_equal(uv[neck], uv0[neck])           # the neck's sides stay on the edges
-    np.testing.assert_allclose(uv[neck, :, 0].min(1), 220.0, atol=1.5)
-    assert rows[-1] > 511 - 1e-6 and body_lid(pts, cen, CAM) is not None
+    assert rows0[wide0].min() < 300 + inset - 0.5
+    neck = np.flatnonzero(~wide & (rows < 300 - inset - 1))
+    assert len(neck) > 5
+    for r in neck:                                              # the neck's sides stay on the edges
+        np.testing.assert_array_equal(uv[made.ring == r], uv0[plain.ring == r])
+        assert uv[made.ring == r, 0].min() == pytest.approx(220.0, abs=1.5)
+    assert rows[-1] > 511 - 1e-6 and body_lid(made, CAM) is not None
 
 
 def test_the_photo_sees_the_bodys_outline_and_its_back_where_that_shows_past_the_front():
@@ -184,20 +221,30 @@ def test_the_photo_sees_the_bodys_outline_and_its_back_where_that_shows_past_the
     from lam_core.reconstruct.analytic import seen_from_photo
     from lam_core.reconstruct.surface import surface_discs
 
-    pts, faces, cen = body_rings(CAM, _silhouette(), CHIN, 150.0, np.array([0.0, 0.0, DEPTH]), 0.0, disc_sigma=0.0)
-    _, _, normals = surface_discs(pts, faces, tangent=0.55)
+    rings = _rings(0.0)
+    pts = rings.points
+    _, _, normals = surface_discs(pts, rings.faces, tangent=0.55)
     least = seen_from_photo(pts, normals, CAM, np.ones(len(pts), bool))
     cos = (normals * -pts).sum(1) / np.linalg.norm(pts, axis=1)     # the camera sits at the origin
     uv = CAM.project(pts)
-    rings, segments = len(cen), len(pts) // len(cen)
-    grid = pts.reshape(rings, segments, 3)[..., 0]
-    ends = np.concatenate([np.argmin(grid, 1), np.argmax(grid, 1)]) + np.tile(np.arange(rings) * segments, 2)
+    index = np.arange(len(pts))
+    ends = np.array([i[np.argmin(x)] for i, x in zip(_each(rings, index), _each(rings, pts[:, 0]))]
+                    + [i[np.argmax(x)] for i, x in zip(_each(rings, index), _each(rings, pts[:, 0]))])
     ends = ends[uv[ends, 1] < 420]   # lower down, the shoulders run off the picture's sides
     assert len(ends) > 20 and (cos[ends] > least[ends]).all()
-    past = np.isinf(least)
-    assert past.sum() > 10 and (cos[past] < 0).all() and (uv[past, 1] > 290).all()  # where the shoulders widen
     back = cos < -0.5
-    assert (~past[back]).mean() > 0.9
+    assert (~np.isinf(least[back])).mean() > 0.9
+    # shoulders stepping out level from the neck: the first wide ring's back, as high as its front but farther,
+    # projects a few pixels above it, beside the narrow neck, where no front point covers it
+    yy, xx = np.mgrid[:512, :512]
+    level = ((np.abs(xx - 250) < 30) & (yy > 150)) | ((yy >= 300) & (np.abs(xx - 250) < 150))
+    rings = body_rings(CAM, level, CHIN, 150.0, np.array([0.0, 0.0, DEPTH]), 0.0, disc_sigma=0.0)
+    _, _, normals = surface_discs(rings.points, rings.faces, tangent=0.55)
+    past = np.isinf(seen_from_photo(rings.points, normals, CAM, np.ones(len(rings.points), bool)))
+    cos = (normals * -rings.points).sum(1) / np.linalg.norm(rings.points, axis=1)
+    uv = CAM.project(rings.points)
+    assert past.sum() >= 5 and (cos[past] < 0).all()
+    assert ((uv[past, 1] > 285) & (uv[past, 1] < 300) & (np.abs(uv[past, 0] - 250) > 30)).all()
 
 
 def test_a_body_the_photos_lower_edge_cuts_is_closed_by_a_lid():
@@ -209,12 +256,12 @@ def test_a_body_the_photos_lower_edge_cuts_is_closed_by_a_lid():
 
     from lam_core.reconstruct.bust import body_lid
 
-    pts, faces, cen = body_rings(CAM, _silhouette(), CHIN, 150.0, np.array([0.0, 0.0, DEPTH]), 0.3)
-    made = body_lid(pts, cen, CAM)
+    rings = body_rings(CAM, _silhouette(), CHIN, 150.0, np.array([0.0, 0.0, DEPTH]), 0.3)
+    pts, faces, cen = rings.points, rings.faces, rings.centres
+    made = body_lid(rings, CAM)
     assert made is not None
     inner, lid_faces = made
-    segments = len(pts) // len(cen)
-    lowest = pts[-segments:]
+    lowest = pts[rings.ring == len(cen) - 1]
     assert len(inner) > 20
     # inside the lowest ring, seen from below, and as high as it (body_rings' rule for a ring's height)
     from scipy.spatial import Delaunay
@@ -230,5 +277,4 @@ def test_a_body_the_photos_lower_edge_cuts_is_closed_by_a_lid():
     assert (both[mesh.edges_sorted[open_edges]][..., 1] < cen[-1, 1] - 1e-6).all()  # the only hole is the top
     # a body that ends inside the photo
     short = _silhouette() & (np.mgrid[:512, :512][0] < 470)
-    pts2, _, cen2 = body_rings(CAM, short, CHIN, 150.0, np.array([0.0, 0.0, DEPTH]), 0.0)
-    assert body_lid(pts2, cen2, CAM) is None
+    assert body_lid(body_rings(CAM, short, CHIN, 150.0, np.array([0.0, 0.0, DEPTH]), 0.0), CAM) is None

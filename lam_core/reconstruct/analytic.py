@@ -38,7 +38,8 @@ FACE_MASK_MARGIN_PX = 3.0
 CRANIUM_MASK_MARGIN_PX = 10.0  # ... the cranium's when it is not carved to the silhouette (a FLAME head's)
 BODY_MASK_MARGIN_PX = 0.0  # the body is built from the silhouette: its outline is the photo's, and takes its colours
 BODY_GRAZING = -0.15      # the body's points seen edge-on (at its outline) count as seen down to this cosine
-STICK_OUT_SPACINGS = 2.0  # the body's back shows past its front where no front point projects this near
+STICK_OUT_SPACINGS = 1.0  # the body's back shows past its front where no front point projects this near (the
+                          # front's discs reach about one spacing: bust.body_rings spaces points alike both ways)
 LID_ROWS_PX = 3.0         # the lid takes the colours of the photo's lowest rows of the body, this many pixels deep
 COARSE_REGIONS = ("cranium", "eyeball_l", "eyeball_r")  # the parts turned away from the photo are left coarse ...
 COARSE_FACING = -0.2      # ... i.e. turned away by more than this cosine
@@ -189,7 +190,7 @@ def seen_from_photo(posed: np.ndarray, normals: np.ndarray, camera: Camera, body
     the points are seen edge-on (they take the photo's colour, not the back's), and the back where it sticks
     out past the front (the back is as high as the front but farther, so above a ring that widens it projects
     a little higher: bust.body_rings). A back point sticks out when no front-facing point projects within
-    twice the front's own spacing of it; the rest of the back lies behind the front."""
+    the front's own spacing of it (as far as its discs cover); the rest of the back lies behind the front."""
     from scipy.spatial import cKDTree
 
     uv = camera.project(posed)[:, :2]

@@ -12,6 +12,7 @@ alone (the head turns on its neck while the shoulders stay) and carry no express
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage
@@ -25,6 +26,8 @@ DEPTH_SLOPE = 0.45          # beyond that, each extra metre of half-width adds t
 MAX_HALF_DEPTH = 0.13       # ... up to an adult chest's (26 cm deep): arms and held things widen a row, not the torso
 BACK_COARSENESS = 2.5       # point spacing on the back / on the front
 BASE_VERTICES = 1500        # the bust's share of the base mesh (before subdivision)
+MIN_FRONT, MIN_BACK = 12, 8  # points on a ring's front half and on its back, at the least (fewer tilt the normals at
+                            # a narrow ring's sides backwards, and the photo no longer sees its outline)
 MAX_DROP_FACES = 4.0        # the bust ends this many face heights (chin to brow) below the chin at most
 FADE_FACES = 0.3            # the bust fades out over its lowest 0.3 face heights (the face region, chin to hairline)
 BODY_NEIGHBOURS = 4         # the body's discs are sized by the distance to their 4th-nearest point
@@ -38,6 +41,18 @@ ALPHA_HALF_SIGMAS = 1.18    # a disc facing the camera covers (alpha > 0.5) sqrt
 CHIN = 152                  # MediaPipe landmark at the bottom of the chin
 EYES = [33, 263]            # MediaPipe landmarks at the eyes' outer corners: the rings start no higher
 ROOT = 0
+
+
+class BodyRings(NamedTuple):
+    """The body's mesh: ``points`` (N, 3) ring after ring, each ring from its right edge in the photo with its
+    front half first; ``faces`` (F, 3) wound outwards; ``centres`` (R, 3) the rings' centres on their axis;
+    ``ring`` (N,) each point's ring; ``around`` (N,) its place round its ring in turns from the right edge
+    (the front half [0, 0.5), the back [0.5, 1))."""
+    points: np.ndarray
+    faces: np.ndarray
+    centres: np.ndarray
+    ring: np.ndarray
+    around: np.ndarray
 
 
 def _half_depth(half_width: np.ndarray) -> np.ndarray:
@@ -78,9 +93,11 @@ def turned_axes(half_width: np.ndarray, yaw: float) -> tuple[np.ndarray, np.ndar
     return big, _half_depth(big)
 
 
-def _turned_rings(a: np.ndarray, xc: np.ndarray, depth: float, yaw: float, n_front: int, segments: int):
+def _turned_rings(a: np.ndarray, xc: np.ndarray, depth: float, yaw: float, n_front: np.ndarray, n_back: np.ndarray):
     """Rings of front-view half-width ``a`` about centres ``xc`` (camera x, metres at ``depth``), turned by
-    ``yaw``: each ring's (R, S) camera-frame x and z offsets from its centre, and the (R,) centres' x.
+    ``yaw``, ring r with ``n_front[r]`` points on its front half and ``n_back[r]`` on its back: every point's
+    camera-frame x and z offsets from its ring's centre (ring after ring, each from its right edge, front half
+    first), its ring's index, and the (R,) centres' x.
 
     A ring is the ellipse p(t) = centre + A cos t (cos yaw, sin yaw) + B sin t (sin yaw, -cos yaw) in the
     camera's (x, z): its across axis turned by yaw (positive: the image's right side farther), its front
@@ -99,21 +116,52 @@ def _turned_rings(a: np.ndarray, xc: np.ndarray, depth: float, yaw: float, n_fro
         centre = xc + a * delta / depth
     big, small = turned_axes(wide, yaw)
     t0 = np.arctan2(small * np.sin(yaw), big * np.cos(yaw))
-    t = t0[:, None] + np.concatenate([np.linspace(0, np.pi, n_front, endpoint=False),
-                                      np.linspace(np.pi, 2 * np.pi, segments - n_front, endpoint=False)])[None]
+    ring = np.repeat(np.arange(len(a)), np.asarray(n_front) + np.asarray(n_back))
+    t = t0[ring] + 2 * np.pi * ring_positions(n_front, n_back)
     c, s = np.cos(yaw), np.sin(yaw)
-    cos_t, sin_t = big[:, None] * np.cos(t), small[:, None] * np.sin(t)
+    cos_t, sin_t = big[ring] * np.cos(t), small[ring] * np.sin(t)
     dx = cos_t * c + sin_t * s
     dz = cos_t * s - sin_t * c
-    return dx, dz, centre
+    return dx, dz, ring, centre
+
+
+def ring_positions(n_front: np.ndarray, n_back: np.ndarray) -> np.ndarray:
+    """Each ring point's place round its ring, in turns from its right edge (ring after ring): the front half
+    [0, 0.5) evenly in ``n_front[r]`` steps, the back [0.5, 1) in ``n_back[r]``."""
+    out = []
+    for nf, nb in zip(np.asarray(n_front), np.asarray(n_back)):
+        out += [np.arange(nf) / (2.0 * nf), 0.5 + np.arange(nb) / (2.0 * nb)]
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def stitch_rings(u: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """Triangles joining each ring to the next (``u``: each point's place round its ring, in turns, increasing
+    within each ring from 0; ``ring``: its ring's index, rings in order): rings of different point counts, so
+    each ring is as fine round as the rings are apart (a narrow neck gets fewer points than the shoulders).
+    Walks both rings together, each step advancing the one whose next point comes first (the classic loft)."""
+    starts = np.flatnonzero(np.r_[True, np.diff(ring) != 0])
+    counts = np.diff(np.r_[starts, len(ring)])
+    faces = []
+    for r in range(len(starts) - 1):
+        a0, na, b0, nb = starts[r], counts[r], starts[r + 1], counts[r + 1]
+        ua, ub = np.r_[u[a0:a0 + na], 1.0], np.r_[u[b0:b0 + nb], 1.0]
+        i = j = 0
+        while i < na or j < nb:
+            if j == nb or (i < na and ua[i + 1] <= ub[j + 1]):
+                faces.append((a0 + i, b0 + j % nb, a0 + (i + 1) % na))
+                i += 1
+            else:
+                faces.append((a0 + i % na, b0 + j, b0 + (j + 1) % nb))
+                j += 1
+    return np.array(faces, np.int64).reshape(-1, 3)
 
 
 def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height_px: float,
                axis_world: np.ndarray, yaw: float = 0.0,
                top_px: float | None = None,
-               disc_sigma: float = 0.55) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Vertices (R * segments, 3) in the photo's world frame, triangles, and the ring centres, or None
-    when the silhouette shows no body below the chin. ``yaw``: the torso's turn about the camera's vertical
+               disc_sigma: float = 0.55) -> BodyRings | None:
+    """The body's rings (:class:`BodyRings`, in the photo's world frame), or None when the silhouette shows no
+    body below the chin. ``yaw``: the torso's turn about the camera's vertical
     (radians, positive when the image's right side is farther: :func:`lam_core.photo.pose.torso_yaw`); the
     front view matches the silhouette whatever it is. ``top_px``: the row the rings start at (default, and at
     the lowest, the chin's). ``disc_sigma``: the sigma of the discs at the body's level edges, in the rings'
@@ -126,7 +174,7 @@ def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height
     v_bottom = min(float(camera.height), v_chin + MAX_DROP_FACES * face_height_px)
     if v_bottom - v_top < 4:
         return None
-    # rings and segments spaced alike (square cells) within the bust's vertex budget
+    # the rings as far apart as their points are round them (square cells) within the bust's vertex budget
     probe_v, pl, pr = _rows(sil, v_top, v_bottom, 32)
     if len(probe_v) < 2:
         return None
@@ -136,9 +184,6 @@ def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height
     # the front half at `cell` spacing, the back (which the photo does not show) BACK_COARSENESS times coarser
     weighted = 0.5 * perimeter.mean() * (1 + 1 / BACK_COARSENESS)
     cell = np.sqrt(weighted * height_m / BASE_VERTICES)
-    n_front = int(np.clip(round(0.5 * perimeter.max() / cell), 12, 240))
-    n_back = int(np.clip(round(n_front / BACK_COARSENESS), 8, 240))
-    segments = n_front + n_back
     n_rings = int(np.clip(round(height_m / cell), 2, 400))
     # a disc facing the camera shows (alpha > 0.5) ALPHA_HALF_SIGMAS of its sigma past its point: along
     # the silhouette's level edges (the shoulders' tops, the bust's lower end) the rings' ends face the camera
@@ -155,45 +200,48 @@ def body_rings(camera: Camera, sil: np.ndarray, chin_px: np.ndarray, face_height
     x_r = (right - camera.cx) / camera.fx * depth
     y = (vs - camera.cy) / camera.fy * depth
     a = np.maximum((x_r - x_l) / 2, 1e-3)
+    # each ring as fine round its front as the rings are apart (a narrow neck takes fewer points than the
+    # shoulders: one count for every ring gave the neck points 3x closer round it than down it, and its
+    # edges showed in steps as far apart as the rings), the back BACK_COARSENESS times coarser
+    n_front = np.clip(np.round(0.5 * np.pi * (a + _half_depth(a)) / cell), MIN_FRONT, 240).astype(int)
+    n_back = np.clip(np.round(n_front / BACK_COARSENESS), MIN_BACK, 240).astype(int)
     # camera frame: x right, y down, z away; the front half of each ring faces the camera (smaller z)
-    dx, dz, xc = _turned_rings(a, (x_l + x_r) / 2, depth, float(yaw), n_front, segments)
+    dx, dz, ring, xc = _turned_rings(a, (x_l + x_r) / 2, depth, float(yaw), n_front, n_back)
     # each point of the front half stays on its row's ray (y in proportion to z): the front view's lower edge
     # is the silhouette's, not the nearer front of the lowest ring bulging below it. The back half mirrors the
     # front's height (on the ray it would hang below the front, and even level it would show as a skirt under
     # the body seen from chest height); from the photo's camera it projects higher: inside the silhouette
     z = depth + dz
-    level = y[:, None] * (depth - np.abs(dz)) / depth
-    ring = np.stack([xc[:, None] + dx, level, z], -1)   # (R, S, 3)
+    level = y[ring] * (depth - np.abs(dz)) / depth
+    pts_cam = np.stack([xc[ring] + dx, level, z], -1)
     centres = np.stack([xc, y, np.full_like(y, depth)], 1)
-    pts_cam = ring.reshape(-1, 3)
     c2w = np.linalg.inv(w2c)
     pts = pts_cam @ c2w[:3, :3].T + c2w[:3, 3]
     cen = centres @ c2w[:3, :3].T + c2w[:3, 3]
-    r_n = len(vs)
-    idx = np.arange(r_n * segments).reshape(r_n, segments)
-    nxt = np.roll(idx, -1, axis=1)
-    quads = [np.stack([idx[:-1], idx[1:], nxt[1:]], -1), np.stack([idx[:-1], nxt[1:], nxt[:-1]], -1)]
     # no cap of long triangles: they gave the lowest ring's points discs several times their spacing, which
     # spread below the silhouette (a grey skirt under the bust in the front view)
-    faces = np.concatenate([q.reshape(-1, 3) for q in quads])
+    around = ring_positions(n_front, n_back)
+    faces = stitch_rings(around, ring)
     # wind every triangle outwards (away from its ring's axis)
     tri = pts[faces]
     normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    out = tri.mean(1) - cen[faces[:, 0] // segments]
+    out = tri.mean(1) - cen[ring[faces[:, 0]]]
     flip = (normal * out).sum(1) < 0
     faces[flip] = faces[flip][:, [0, 2, 1]]
-    return pts, faces, cen
+    return BodyRings(pts, faces, cen, ring, around)
 
 
-def body_lid(pts: np.ndarray, cen: np.ndarray, camera: Camera) -> tuple[np.ndarray, np.ndarray] | None:
-    """Where the photo's lower edge cuts the person (the lowest ring of :func:`body_rings`' ``pts`` and
-    ``cen`` on that edge) the body does not end there: its lowest ring is closed by a lid, its inside filled
+def body_lid(rings: BodyRings, camera: Camera) -> tuple[np.ndarray, np.ndarray] | None:
+    """Where the photo's lower edge cuts the person (the lowest of :func:`body_rings`' ``rings`` on that edge)
+    the body does not end there: its lowest ring is closed by a lid, its inside filled
     with points on a grid as coarse as the back's (as high as the ring is: body_rings' rule), triangulated with
     the ring, facing down. From a camera lower than the photo's (the page's, at chest height) it hides the
     inside of the back, which showed as a dark band under the bust. Returns the new points (world) and the
-    lid's triangles (indices into ``pts`` and then the new points), or None when the body ends in the photo."""
+    lid's triangles (indices into the rings' points and then the new points), or None when the body ends in the
+    photo."""
     from scipy.spatial import Delaunay, cKDTree
 
+    pts, cen = rings.points, rings.centres
     if len(cen) < 2:
         return None
     w2c = camera.world_to_camera
@@ -201,8 +249,8 @@ def body_lid(pts: np.ndarray, cen: np.ndarray, camera: Camera) -> tuple[np.ndarr
     centre, above = to_cam(cen[-1]), to_cam(cen[-2])
     if centre[1] / centre[2] * camera.fy + camera.cy < camera.height - FRAME_PX:
         return None
-    segments = len(pts) // len(cen)
-    ring = to_cam(pts[-segments:])
+    first = int(np.searchsorted(rings.ring, len(cen) - 1))   # the lowest ring's first point
+    ring = to_cam(pts[first:])
     xc, y, depth = centre
     # the lid, which the photo does not show, is as coarse as the back: BACK_COARSENESS times the rings'
     # spacing (their vertical step; the centres also move sideways from row to row)
@@ -216,7 +264,6 @@ def body_lid(pts: np.ndarray, cen: np.ndarray, camera: Camera) -> tuple[np.ndarr
     level = y * (depth - np.abs(grid[:, 1])) / depth
     inner = np.stack([xc + grid[:, 0], level, depth + grid[:, 1]], 1)
     tri = Delaunay(np.concatenate([flat, grid])).simplices
-    first = len(pts) - segments
     ids = np.where(tri < len(flat), first + tri, len(pts) + tri - len(flat))
     corners = np.concatenate([ring, inner])[tri]
     up = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])[:, 1] < 0  # camera y is down
@@ -295,9 +342,9 @@ def add_bust(rig: Rig, params: FrameParams, camera: Camera, sil: np.ndarray, fac
                       disc_sigma=disc_sigma)
     if made is None:
         return rig
-    pts, faces, cen = made
+    pts, faces = made.points, made.faces
     lid = np.zeros(len(pts), bool)
-    closed = body_lid(pts, cen, camera)
+    closed = body_lid(made, camera)
     if closed is not None:
         lid = np.concatenate([lid, np.ones(len(closed[0]), bool)])
         pts, faces = np.concatenate([pts, closed[0]]), np.concatenate([faces, closed[1]])
