@@ -126,11 +126,14 @@ def test_open_head_reconstruction(open_head_avatar, astronaut):
     r = out.rgb_uint8()
     q = front_quality(r, img, mask, face.points, detect_face(r, "render").points, face.interocular_px)
     assert q.psnr >= 24.0 and q.ssim >= 0.85 and q.landmark_error <= 0.03, q
-    # the whole person (the face and the coarser body): 17.7 dB measured, the issue's goal is 24
+    # the whole person (the face and the coarser body): 19.1 dB measured (17.8 when the refinement sampled its
+    # residual at each Gaussian's centre, and left the body alone), the issue's goal is 24
     from lam_core.metrics import psnr
     from lam_core.reconstruct.quality import masked_photo
 
-    assert psnr(r / 255.0, masked_photo(img, mask), mask > 0.5) >= 17.2
+    whole = psnr(r / 255.0, masked_photo(img, mask), mask > 0.5)
+    print(f"astronaut, front view: whole person {whole:.2f} dB, face {q.psnr:.2f} dB, SSIM {q.ssim:.3f}")
+    assert whole >= 18.6
     # MediaPipe finds the face from +-30 degrees of yaw and +-15 of pitch
     from lam_core.reconstruct.quality import head_centre
 
@@ -183,15 +186,19 @@ def test_the_bust_holds_up_from_every_side(open_head_avatar, astronaut):
     opacity = rec.avatar.gaussians.opacities
     assert np.all((opacity[body] == 0) | (opacity[body] > 0.97)) and np.all(opacity[~body] > 0.97)
     # the photo's lower edge cuts her: the body is closed there by a lid that takes the colours of the clothing
-    # on the photo's lowest rows (not the back's, a dark band under the bust seen from the page's camera)
+    # on the photo's lowest rows (not the back's, a dark band under the bust seen from the page's camera): the
+    # photo's colours at the seen points there (as sampled, before the front view's refinement)
+    from lam_core.reconstruct.colour import bilinear
+
     lid = pts.in_region("bust_lid") & ~rec.seen
     assert lid.sum() > 100
     colours = rec.avatar.gaussians.colors
-    rows = rec.camera.project(posed.means[0].numpy())[:, 1]
-    low = colours[body & rec.seen & (rows > img.shape[0] - 8)]
+    uv = rec.camera.project(posed.means[0].numpy().astype(np.float64))
+    bottom = body & rec.seen & (uv[:, 1] > img.shape[0] - 8)
+    low = bilinear(img / 255.0, uv[bottom, 0], uv[bottom, 1])
     from scipy.spatial import cKDTree
 
-    assert cKDTree(low).query(colours[lid])[0].max() < 1e-6
+    assert cKDTree(low).query(colours[lid])[0].max() < 1e-5
     # from behind: opaque inside the silhouette
     behind = orbit_about_head(rec.camera, head_centre(rec.avatar), 180, 0)
     back = render_posed(posed, behind, backend="cpu")
@@ -454,26 +461,41 @@ def test_refinement_stays_within_the_photos_colours_round_each_point(open_head_a
     """Render-and-correct sharpens, and at a strong edge (skin beside dark hair) its steps overshoot: 71 seen
     skin and hair Gaussians of the astronaut (built turned, as here) went near-white where the photo is not
     (white dots from the side, dark specks in the hair). Each refined colour now stays within the photo's
-    colours round its pixel."""
-    from lam_core.reconstruct.analytic import REFINE_RANGE_PX
+    colours round its pixel: within the Gaussian's own sigma there (it is fitted to the pixels where it shows),
+    at least REFINE_RANGE_PX, at most MAX_RANGE_PX."""
+    import torch
+
+    from lam_core.reconstruct.analytic import MAX_RANGE_PX, REFINE_RANGE_PX
     from lam_core.reconstruct.colour import bilinear
+    from lam_core.render.projection import intrinsics_tensors, project_gaussians
 
     img, face, mask = astronaut
     rec = open_head_avatar
     pts = rec.avatar.points
-    skin_hair = (pts.in_region("face") | pts.in_region("cranium")) & rec.seen
-    uv = rec.camera.project(rec.avatar.animate(rec.photo_params).means[0].numpy().astype(np.float64))[skin_hair]
-    colours = rec.avatar.gaussians.colors[skin_hair].astype(np.float64)
-    photo = bilinear(img / 255.0, uv[:, 0], uv[:, 1])
-    assert ((colours.min(1) > 0.9) & (photo.min(1) < 0.8)).sum() <= 5
-    window = 2 * REFINE_RANGE_PX + 1
-    u, v = uv[:, 0].astype(int), uv[:, 1].astype(int)
-    for c in range(3):
-        lo = ndimage.minimum_filter(img[..., c] / 255.0, size=window)[v, u]
-        hi = ndimage.maximum_filter(img[..., c] / 255.0, size=window)[v, u]
-        assert np.all((colours[:, c] >= lo - 1e-6) & (colours[:, c] <= hi + 1e-6))
-    # and it still sharpens: the refined colours differ from the photo's sampled ones
-    assert np.abs(colours - photo).max(1).mean() > 0.02
+    posed = rec.avatar.animate(rec.photo_params)
+    viewmat, K = intrinsics_tensors(rec.camera)
+    proj = project_gaussians(posed.means[0], posed.quats[0], posed.scales, posed.opacities, viewmat, K,
+                             rec.camera.width, rec.camera.height)
+    a, b, c = (proj.conics[:, k].numpy().astype(np.float64) for k in range(3))
+    smallest = (a + c) / 2 - np.sqrt(((a - c) / 2) ** 2 + b ** 2)      # the conic's smaller eigenvalue
+    reach = np.clip(np.round(1 / np.sqrt(np.maximum(smallest, 1e-9))), REFINE_RANGE_PX, MAX_RANGE_PX).astype(int)
+    uv = rec.camera.project(posed.means[0].numpy().astype(np.float64))
+    for name, sel in [("skin and hair", (pts.in_region("face") | pts.in_region("cranium")) & rec.seen),
+                      ("body", pts.in_region("bust") & rec.seen)]:
+        colours = rec.avatar.gaussians.colors[sel].astype(np.float64)
+        photo = bilinear(img / 255.0, uv[sel, 0], uv[sel, 1])
+        if name == "skin and hair":
+            assert ((colours.min(1) > 0.9) & (photo.min(1) < 0.8)).sum() <= 5
+            assert np.percentile(reach[sel], 90) <= 2          # the face's discs are a pixel or two across
+        u, v, r = uv[sel, 0].astype(int), uv[sel, 1].astype(int), reach[sel]
+        for k in np.unique(r):
+            at = r == k
+            for ch in range(3):
+                lo = ndimage.minimum_filter(img[..., ch] / 255.0, size=2 * k + 1)[v[at], u[at]]
+                hi = ndimage.maximum_filter(img[..., ch] / 255.0, size=2 * k + 1)[v[at], u[at]]
+                assert np.all((colours[at, ch] >= lo - 1e-6) & (colours[at, ch] <= hi + 1e-6)), (name, k)
+        # and it still sharpens: the refined colours differ from the photo's sampled ones
+        assert np.abs(colours - photo).max(1).mean() > 0.02, name
 
 
 def test_no_seam_where_the_photo_stops_seeing_the_face(open_head_avatar):

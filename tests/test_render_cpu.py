@@ -314,3 +314,40 @@ def test_gsplat_backend_call_without_a_gpu(monkeypatch):
     assert seen["colors"].shape == (4, 3) and seen["quats"].shape == (4, 4)
     assert rgb.shape == (6, 8, 3) and alpha.shape == (6, 8) and depth.shape == (6, 8)
     assert depth[0, 0].item() == 3.0 and rgb[0, 1].tolist() == [4.0, 5.0, 6.0]
+
+
+# ------------------------------------------------------------------------------------------ the adjoint
+
+@pytest.mark.parametrize("seed,n", [(5, 30), (6, 80)])
+def test_splat_back_is_the_renders_adjoint(seed, n):
+    """The render is linear in the colours, image = W colours + T background; splat_back gives W^T y (the
+    refinement's adjoint, lam_core.reconstruct.analytic.refine_colours) and each Gaussian's sum of weights:
+    <W c, y> = <c, W^T y> for any colours c and image y, the weights sum to the render's alpha, and a Gaussian
+    alone in front has weights summing to its opacity times its 2D footprint."""
+    from lam_core.render.cpu import rasterize, splat_back
+    from lam_core.render.projection import intrinsics_tensors, project_gaussians
+
+    camera = cam(48, 40)
+    scene = random_scene(seed, n, camera)
+    f32 = {k: torch.tensor(v, dtype=torch.float32) for k, v in scene.items()}
+    viewmat, K = intrinsics_tensors(camera)
+    proj = project_gaussians(f32["means"], f32["quats"], f32["scales"], f32["opacities"], viewmat, K, 48, 40)
+    rng = np.random.default_rng(seed)
+    c = torch.tensor(rng.uniform(size=(n, 2)), dtype=torch.float32)
+    y = torch.tensor(rng.normal(size=(40, 48, 2)), dtype=torch.float32)
+    img, alpha = rasterize(proj, f32["opacities"], c, torch.zeros(2), 48, 40)
+    back, weight = splat_back(proj, f32["opacities"], y, 48, 40)
+    assert back.shape == (n, 2) and weight.shape == (n,)
+    lhs, rhs = float((img.double() * y.double()).sum()), float((c.double() * back.double()).sum())
+    assert lhs == pytest.approx(rhs, rel=1e-4, abs=1e-3)
+    assert float(weight.sum()) == pytest.approx(float(alpha.sum()), rel=1e-4)
+    assert (weight >= 0).all() and (weight[~proj.visible] == 0).all()
+    # one wide, faint Gaussian in the middle of a big image: its weights sum to opacity x 2 pi sqrt(det cov2d)
+    big = cam(128, 128, f=64.0)
+    g = one((0.0, 0.0, 2.0), scale=(0.2, 0.1, 0.1), opacity=0.3)
+    t = {k: torch.tensor(v, dtype=torch.float32) for k, v in g.items()}
+    viewmat, K = intrinsics_tensors(big)
+    p1 = project_gaussians(t["means"], t["quats"], t["scales"], t["opacities"], viewmat, K, 128, 128)
+    _, w1 = splat_back(p1, t["opacities"], torch.zeros(128, 128, 1), 128, 128)
+    a, b, cc = (float(p1.conics[0, k]) for k in range(3))
+    assert float(w1[0]) == pytest.approx(0.3 * 2 * np.pi / np.sqrt(a * cc - b * b), rel=0.02)

@@ -31,9 +31,11 @@ TANGENT_SCALE = 0.55
 BACK_TANGENT_SCALE = 0.9  # the same on the back, turned away from the photo's camera ...
 BACK_FACING = 0.3         # ... by more than this cosine
 REFINE_STEPS = 2
-REFINE_RANGE_PX = 1       # a refined colour stays within the photo's colours this near its point's pixel
-HIDDEN_REGIONS = ("teeth_upper", "teeth_lower", "mouth")  # behind the lips: refined only where the render shows them
-HIDDEN_DEPTH_M = 0.001  # ... i.e. no more than this behind the rendered depth at their pixel
+REFINE_RANGE_PX = 1       # a refined colour stays within the photo's colours this near its point's pixel ...
+MAX_RANGE_PX = 6          # ... or, for a wider Gaussian, within its sigma of it, up to this
+VISIBLE_SHARE = 0.25      # a Gaussian shown over less of its footprint than this moves by that share only
+INNER_REGIONS = ("teeth_upper", "teeth_lower", "mouth")  # ... and behind the lips, by the share that shows
+MIN_ALPHA = 0.05          # pixels the render covers less than this take no part in the refinement
 FACE_MASK_MARGIN_PX = 3.0
 CRANIUM_MASK_MARGIN_PX = 10.0  # ... the cranium's when it is not carved to the silhouette (a FLAME head's)
 BODY_MASK_MARGIN_PX = 0.0  # the body is built from the silhouette: its outline is the photo's, and takes its colours
@@ -217,18 +219,28 @@ def crop_camera(camera: Camera, u: np.ndarray, v: np.ndarray, margin: int = 4) -
 
 
 def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, rgb: np.ndarray,
-                   seen: np.ndarray, steps: int | None = None) -> GaussianAvatar:
-    """Make the render at the photo's camera match the photo where the Gaussians were seen.
+                   seen: np.ndarray, steps: int | None = None, mask: np.ndarray | None = None) -> GaussianAvatar:
+    """Make the render at the photo's camera match the photo (inside the person ``mask``, when given) by
+    changing the colours of the ``seen`` Gaussians.
 
-    The render is the photo resampled through overlapping splats, i.e. blurred; each step renders, takes the
-    photo-minus-render residual at every seen Gaussian's pixel and adds it to its colour (a Landweber step of
-    the linear least-squares problem "render(colours) = photo"). Only the crop holding the seen Gaussians is
-    rendered. Inside the mouth only the Gaussians the render shows (not hidden behind the lips) are corrected.
+    The render is linear in the colours: image = W colours + (1 - alpha) white, W holding each Gaussian's
+    compositing weight at each pixel (its alpha times the transmittance in front of it). Each step renders,
+    and moves every seen Gaussian's colour by its weighted average of the residual photo - render over the
+    pixels where it shows (the render's adjoint, :func:`lam_core.render.cpu.splat_back`, each pixel's residual
+    first divided by its alpha): a step of SIRT, the simultaneous iterative reconstruction technique, which
+    converges to the least-squares colours. A point sample of the residual at each Gaussian's centre, as
+    before, ignored where a Gaussian actually shows: on the body, whose lower rings stand nearer the camera and
+    cover the rings above, the colour seen at a pixel came from a point 3 px away (median) and the colours
+    never converged. A Gaussian that shows over less than VISIBLE_SHARE of its footprint moves by that share of
+    the average only, and inside the mouth by the share that shows, however large (teeth behind the lips,
+    whose visible pixels beside the lips once turned them into reddish dots).
+    Only the crop holding the seen Gaussians is rendered, and only Gaussians facing the camera.
     Each colour stays within the range of the photo's colours round its pixel (REFINE_RANGE_PX: a window
     holding the 2x2 pixels its bilinear sample draws on): at a strong edge (skin beside dark hair) the steps
     overshoot, and the overshoot, hidden in the blur of the photo's view, showed from the side as white dots.
     """
-    from ..render import render_gaussians
+    from ..render.cpu import rasterize, splat_back
+    from ..render.projection import intrinsics_tensors, project_gaussians
     from ..rotations import quaternion_to_matrix
 
     g = avatar.gaussians
@@ -237,37 +249,58 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
     posed = avatar.animate(params)
     means = posed.means[0].numpy().astype(np.float64)
     uvz = camera.project(means)
+    if not seen.any():
+        return avatar
     crop, x0, y0 = crop_camera(camera, uvz[seen, 0], uvz[seen, 1])
     # Gaussians turned well away from the camera are hidden behind the front ones: leave them out
     normals = quaternion_to_matrix(posed.quats[0])[:, :, 2].numpy()
-    shown = facing(means, normals, camera) > -0.3
-    keep = torch.from_numpy(np.flatnonzero(shown))
-    target = photo[y0:y0 + crop.height, x0:x0 + crop.width]
-    ids, u, v = np.flatnonzero(seen), uvz[seen, 0] - x0, uvz[seen, 1] - y0
-    window = 2 * REFINE_RANGE_PX + 1
-    lowest = np.stack([ndimage.minimum_filter(target[..., c], size=window) for c in range(3)], -1)
-    highest = np.stack([ndimage.maximum_filter(target[..., c], size=window) for c in range(3)], -1)
-    for step in range(REFINE_STEPS if steps is None else steps):
-        out = render_gaussians(posed.means[0][keep], posed.quats[0][keep], posed.scales[keep],
-                               torch.from_numpy(np.clip(colours[keep.numpy()], 0, 1).astype(np.float32)),
-                               posed.opacities[keep], crop, backend="cpu")
-        if step == 0:
-            # the inside of the mouth lies behind the lips, and the teeth's edges pile up on a line of pixels:
-            # there a residual the Gaussian cannot change (hidden, or sharing its pixel with many) would pile up,
-            # step after step, into a wrong colour (reddish dots on the teeth once the jaw opens). Correct only
-            # the inside Gaussians the render shows, each by its share of its pixel.
-            inner = np.zeros(len(ids), bool)
-            for region in HIDDEN_REGIONS:
-                inner |= avatar.points.in_region(region)[ids]
-            drawn = bilinear(out.depth.numpy().astype(np.float64)[..., None], u, v)[:, 0]
-            keep_id = ~inner | (uvz[ids, 2] <= drawn + HIDDEN_DEPTH_M)
-            ids, u, v, inner = ids[keep_id], u[keep_id], v[keep_id], inner[keep_id]
-            pu, pv = np.clip(u.astype(int), 0, crop.width - 1), np.clip(v.astype(int), 0, crop.height - 1)
-            pixel = pv * crop.width + pu
-            crowd = np.bincount(pixel[inner], minlength=crop.width * crop.height)[pixel]
-            share = np.where(inner, 1.0 / np.maximum(crowd, 1), 1.0)
-            low, high = lowest[pv, pu], highest[pv, pu]   # each corrected Gaussian's bounds, at its pixel
-        colours[ids] += share[:, None] * bilinear(target - out.rgb.numpy().astype(np.float64), u, v)
+    keep = np.flatnonzero(facing(means, normals, camera) > -0.3)
+    k = torch.from_numpy(keep)
+    viewmat, K = intrinsics_tensors(crop)
+    opac = posed.opacities[k].to(torch.float32)
+    proj = project_gaussians(posed.means[0][k], posed.quats[0][k], posed.scales[k], opac, viewmat, K,
+                             crop.width, crop.height)
+    # each Gaussian's weight summed over the pixels, were nothing in front of it: opacity x its 2D footprint
+    det = (proj.conics[:, 0] * proj.conics[:, 2] - proj.conics[:, 1] ** 2).clamp_min(1e-12)
+    footprint = (opac * 2 * np.pi / det.sqrt()).numpy().astype(np.float64)
+    target = torch.from_numpy(photo[y0:y0 + crop.height, x0:x0 + crop.width].astype(np.float32))
+    # only the person counts: past the silhouette the render shows a disc's spill where the photo shows the
+    # backdrop, and fitting that would pale the outline's colours towards the backdrop's
+    person = torch.ones(crop.height, crop.width) if mask is None else torch.from_numpy(
+        np.clip(np.asarray(mask, np.float32)[y0:y0 + crop.height, x0:x0 + crop.width], 0.0, 1.0))
+    white = torch.ones(3)
+    moved = seen[keep] & proj.visible.numpy()
+    ids = keep[moved]
+    u, v = uvz[ids, 0] - x0, uvz[ids, 1] - y0
+    pu, pv = np.clip(u.astype(int), 0, crop.width - 1), np.clip(v.astype(int), 0, crop.height - 1)
+    # each moved Gaussian's bounds: the photo's colours within its sigma (at least REFINE_RANGE_PX) of its pixel
+    conic = proj.conics[torch.from_numpy(np.flatnonzero(moved))].numpy().astype(np.float64)
+    sigma = np.sqrt(1.0 / np.maximum(np.linalg.eigvalsh(np.stack([np.stack([conic[:, 0], conic[:, 1]], -1),
+                                                                  np.stack([conic[:, 1], conic[:, 2]], -1)], -2))[:, 0], 1e-9))
+    reach = np.clip(np.round(sigma), REFINE_RANGE_PX, MAX_RANGE_PX).astype(int)
+    # inside the mouth (behind the lips) a Gaussian moves by the share of its footprint that shows, however small
+    inner = np.zeros(len(ids), bool)
+    for region in INNER_REGIONS:
+        inner |= avatar.points.in_region(region)[ids]
+    floor = np.where(inner, 1.0, VISIBLE_SHARE)
+    low, high = np.empty((len(ids), 3)), np.empty((len(ids), 3))
+    crop_rgb = target.numpy()
+    for r in np.unique(reach):
+        at = np.flatnonzero(reach == r)
+        d = np.arange(-r, r + 1)
+        rows = np.clip(pv[at, None, None] + d[None, :, None], 0, crop.height - 1)
+        cols = np.clip(pu[at, None, None] + d[None, None, :], 0, crop.width - 1)
+        near = crop_rgb[rows, cols].reshape(len(at), -1, 3)
+        low[at], high[at] = near.min(1), near.max(1)
+    for _ in range(REFINE_STEPS if steps is None else steps):
+        feats = torch.from_numpy(np.clip(colours[keep], 0, 1).astype(np.float32))
+        img, alpha = rasterize(proj, opac, feats, white, crop.width, crop.height)
+        drawn = alpha > MIN_ALPHA
+        residual = torch.where(drawn[..., None], (target - img) / alpha.clamp_min(MIN_ALPHA)[..., None], 0.0)
+        residual *= person[..., None]
+        gathered, weight = splat_back(proj, opac, residual, crop.width, crop.height)
+        share = np.maximum(weight.numpy().astype(np.float64)[moved], floor * footprint[moved])
+        colours[ids] += gathered.numpy().astype(np.float64)[moved] / np.maximum(share, 1e-9)[:, None]
         colours[ids] = np.clip(colours[ids], low, high)
     return GaussianAvatar(avatar.points, replace(g, colors=np.clip(colours, 0, 1).astype(np.float32)))
 
@@ -323,9 +356,7 @@ def reconstruct(rgb: np.ndarray, face, mask: np.ndarray, head=None, levels: int 
     with timer("gaussians"):
         g, seen = gaussians_from_photo(points, fit.params, fit.camera, rgb, mask, carved=sil)
     with timer("refine"):
-        # the head only: the body's clothing needs no sharpening and would multiply the rendered area
-        avatar = refine_colours(GaussianAvatar(points, g), fit.params, fit.camera, rgb,
-                                seen & ~points.in_region("bust"))
+        avatar = refine_colours(GaussianAvatar(points, g), fit.params, fit.camera, rgb, seen, mask=mask)
     return Reconstruction(avatar, fit.camera, fit.params, seen, getattr(timer, "times", {}))
 
 

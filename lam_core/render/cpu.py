@@ -104,9 +104,12 @@ def rasterize(proj: Projected, opacities: Tensor, features: Tensor, background: 
     return img[:height, :width], alpha[:height, :width]
 
 
-def _composite_tiles(tiles, gids, starts, counts, tw, tile, width, height, mx, my, ca, cb, cc, op, feats, n):
+def _composite_tiles(tiles, gids, starts, counts, tw, tile, width, height, mx, my, ca, cb, cc, op, feats, n,
+                     adjoint=None, back=None):
     """Front-to-back compositing of a set of tiles, BLOCK Gaussians at a time; returns (colour (T, P, D)
-    without background, final transmittance (T, P)), pixels in row-major order within each tile."""
+    without background, final transmittance (T, P)), pixels in row-major order within each tile. With
+    ``adjoint`` (T, P, E) (an image cut into the same tiles) each Gaussian's compositing weights w(p) also
+    gather into ``back`` (N + 1, E + 1): the sum over the pixels of w(p) adjoint(p), then of w(p)."""
     n_t, n_p, d = len(tiles), tile * tile, feats.shape[1]
     ox = ((tiles % tw) * tile).to(torch.float32)                      # tile origins
     oy = ((tiles // tw) * tile).to(torch.float32)
@@ -151,6 +154,37 @@ def _composite_tiles(tiles, gids, starts, counts, tw, tile, width, height, mx, m
         stopped = t_all[..., 1:] <= T_MIN
         w = alpha.mul_(t_all[..., :-1]).masked_fill_(stopped, 0.0)
         acc[r] += torch.bmm(w, feats[g])
+        if adjoint is not None:
+            gathered = torch.cat([torch.bmm(w.transpose(1, 2), adjoint[r]), w.sum(1)[..., None]], -1)
+            back.index_add_(0, g.reshape(-1), gathered.reshape(-1, gathered.shape[-1]))
         t_out[r] = torch.minimum(t_out[r], t_all[..., 1:].masked_fill(stopped, 2.0).amin(-1))
         t_run[r] = t_all[..., -1]
     return acc, t_out
+
+
+def splat_back(proj: Projected, opacities: Tensor, image: Tensor, width: int, height: int,
+               tile: int = TILE) -> tuple[Tensor, Tensor]:
+    """The render's adjoint: for each Gaussian, the sum over the pixels of its compositing weight w(p) (its
+    alpha times the transmittance in front of it, as :func:`rasterize` composites it) times ``image`` (H, W, E),
+    and the sum of w(p) itself: ((N, E), (N,)). Their ratio is the image's average where the Gaussian shows."""
+    n, e = proj.means2d.shape[0], image.shape[-1]
+    tw, th = (width + tile - 1) // tile, (height + tile - 1) // tile
+    padded = image.new_zeros(th * tile, tw * tile, e)
+    padded[:height, :width] = image.to(torch.float32)
+    tiled = padded.reshape(th, tile, tw, tile, e).permute(0, 2, 1, 3, 4).reshape(th * tw, tile * tile, e)
+    back = torch.zeros(n + 1, e + 1)
+    gids, starts, counts = tile_lists(proj, width, height, tile)
+    if len(gids):
+        mx = torch.cat([proj.means2d[:, 0], proj.means2d.new_zeros(1)])
+        my = torch.cat([proj.means2d[:, 1], proj.means2d.new_zeros(1)])
+        ca, cb, cc = (torch.cat([proj.conics[:, k], proj.conics.new_zeros(1)]) for k in range(3))
+        op = torch.cat([opacities.to(torch.float32), opacities.new_zeros(1, dtype=torch.float32)])
+        feats = torch.zeros(n + 1, 1)
+        busy = torch.nonzero(counts).squeeze(1)
+        busy = busy[torch.sort(counts[busy], stable=True).indices]
+        per_step = max(1, PIXELS_PER_STEP // (tile * tile))
+        for s in range(0, len(busy), per_step):
+            tiles = busy[s:s + per_step]
+            _composite_tiles(tiles, gids, starts, counts, tw, tile, width, height, mx, my, ca, cb, cc, op, feats, n,
+                             adjoint=tiled[tiles], back=back)
+    return back[:n, :e], back[:n, e]
