@@ -126,14 +126,14 @@ def test_open_head_reconstruction(open_head_avatar, astronaut):
     r = out.rgb_uint8()
     q = front_quality(r, img, mask, face.points, detect_face(r, "render").points, face.interocular_px)
     assert q.psnr >= 24.0 and q.ssim >= 0.85 and q.landmark_error <= 0.03, q
-    # the whole person (the face and the coarser body): 19.1 dB measured (17.8 when the refinement sampled its
+    # the whole person (the face and the coarser body): 19.4 dB measured (17.8 when the refinement sampled its
     # residual at each Gaussian's centre, and left the body alone), the goal is 24
     from lam_core.metrics import psnr
     from lam_core.reconstruct.quality import masked_photo
 
     whole = psnr(r / 255.0, masked_photo(img, mask), mask > 0.5)
     print(f"astronaut, front view: whole person {whole:.2f} dB, face {q.psnr:.2f} dB, SSIM {q.ssim:.3f}")
-    assert whole >= 18.6
+    assert whole >= 18.9
     # MediaPipe finds the face from +-30 degrees of yaw and +-15 of pitch
     from lam_core.reconstruct.quality import head_centre
 

@@ -316,15 +316,17 @@ def test_gsplat_backend_call_without_a_gpu(monkeypatch):
     assert depth[0, 0].item() == 3.0 and rgb[0, 1].tolist() == [4.0, 5.0, 6.0]
 
 
-# ------------------------------------------------------------------------------------------ the adjoint
+# ------------------------------------------------------------------------------------------ the render as a matrix
 
 @pytest.mark.parametrize("seed,n", [(5, 30), (6, 80)])
-def test_splat_back_is_the_renders_adjoint(seed, n):
-    """The render is linear in the colours, image = W colours + T background; splat_back gives W^T y (the
-    refinement's adjoint, lam_core.reconstruct.analytic.refine_colours) and each Gaussian's sum of weights:
-    <W c, y> = <c, W^T y> for any colours c and image y, the weights sum to the render's alpha, and a Gaussian
-    alone in front has weights summing to its opacity times its 2D footprint."""
-    from lam_core.render.cpu import rasterize, splat_back
+def test_composite_weights_are_the_render_as_a_matrix(seed, n):
+    """The render is linear in the colours: image = W colours + (1 - W 1) background. composite_weights gives
+    W's non-zero entries (what lam_core.reconstruct.analytic.refine_colours iterates on, with W^T as the
+    render's adjoint): W reproduces the rasteriser's image and alpha for any colours, and a Gaussian alone in
+    front has weights summing to its opacity times its 2D footprint."""
+    import scipy.sparse as sparse
+
+    from lam_core.render.cpu import composite_weights, rasterize
     from lam_core.render.projection import intrinsics_tensors, project_gaussians
 
     camera = cam(48, 40)
@@ -332,22 +334,29 @@ def test_splat_back_is_the_renders_adjoint(seed, n):
     f32 = {k: torch.tensor(v, dtype=torch.float32) for k, v in scene.items()}
     viewmat, K = intrinsics_tensors(camera)
     proj = project_gaussians(f32["means"], f32["quats"], f32["scales"], f32["opacities"], viewmat, K, 48, 40)
+    pixel, which, w = composite_weights(proj, f32["opacities"], 48, 40)
+    assert len(w) > n and (w > 0).all() and (w <= 1).all()
+    assert int(pixel.min()) >= 0 and int(pixel.max()) < 48 * 40 and proj.visible[which].all()
+    W = sparse.csr_matrix((w.double().numpy(), (pixel.numpy(), which.numpy())), shape=(48 * 40, n))
     rng = np.random.default_rng(seed)
-    c = torch.tensor(rng.uniform(size=(n, 2)), dtype=torch.float32)
-    y = torch.tensor(rng.normal(size=(40, 48, 2)), dtype=torch.float32)
-    img, alpha = rasterize(proj, f32["opacities"], c, torch.zeros(2), 48, 40)
-    back, weight = splat_back(proj, f32["opacities"], y, 48, 40)
-    assert back.shape == (n, 2) and weight.shape == (n,)
-    lhs, rhs = float((img.double() * y.double()).sum()), float((c.double() * back.double()).sum())
-    assert lhs == pytest.approx(rhs, rel=1e-4, abs=1e-3)
-    assert float(weight.sum()) == pytest.approx(float(alpha.sum()), rel=1e-4)
-    assert (weight >= 0).all() and (weight[~proj.visible] == 0).all()
+    colours = rng.uniform(size=(n, 3))
+    background = np.array([0.2, 0.5, 0.9])
+    img, alpha = rasterize(proj, f32["opacities"], torch.tensor(colours, dtype=torch.float32),
+                           torch.tensor(background, dtype=torch.float32), 48, 40)
+    a = np.asarray(W.sum(1)).ravel()
+    np.testing.assert_allclose(a.reshape(40, 48), alpha.numpy(), atol=1e-5)
+    np.testing.assert_allclose((W @ colours + (1 - a)[:, None] * background).reshape(40, 48, 3), img.numpy(),
+                               atol=1e-5)
     # one wide, faint Gaussian in the middle of a big image: its weights sum to opacity x 2 pi sqrt(det cov2d)
     big = cam(128, 128, f=64.0)
-    g = one((0.0, 0.0, 2.0), scale=(0.2, 0.1, 0.1), opacity=0.3)
-    t = {k: torch.tensor(v, dtype=torch.float32) for k, v in g.items()}
+    g = {k: torch.tensor(v, dtype=torch.float32) for k, v in one((0.0, 0.0, 2.0), scale=(0.2, 0.1, 0.1),
+                                                                  opacity=0.3).items()}
     viewmat, K = intrinsics_tensors(big)
-    p1 = project_gaussians(t["means"], t["quats"], t["scales"], t["opacities"], viewmat, K, 128, 128)
-    _, w1 = splat_back(p1, t["opacities"], torch.zeros(128, 128, 1), 128, 128)
-    a, b, cc = (float(p1.conics[0, k]) for k in range(3))
-    assert float(w1[0]) == pytest.approx(0.3 * 2 * np.pi / np.sqrt(a * cc - b * b), rel=0.02)
+    p1 = project_gaussians(g["means"], g["quats"], g["scales"], g["opacities"], viewmat, K, 128, 128)
+    _, _, w1 = composite_weights(p1, g["opacities"], 128, 128)
+    a, b, c = (float(p1.conics[0, k]) for k in range(3))
+    assert float(w1.sum()) == pytest.approx(0.3 * 2 * np.pi / np.sqrt(a * c - b * b), rel=0.02)
+    # nothing drawn: no weights
+    assert len(composite_weights(project_gaussians(f32["means"][:0], f32["quats"][:0], f32["scales"][:0],
+                                                   f32["opacities"][:0], viewmat, K, 128, 128),
+                                 f32["opacities"][:0], 128, 128)[2]) == 0

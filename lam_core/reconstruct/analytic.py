@@ -30,7 +30,7 @@ OPACITY = 0.98
 TANGENT_SCALE = 0.55
 BACK_TANGENT_SCALE = 0.9  # the same on the back, turned away from the photo's camera ...
 BACK_FACING = 0.3         # ... by more than this cosine
-REFINE_STEPS = 2
+REFINE_STEPS = 4
 REFINE_RANGE_PX = 1       # a refined colour stays within the photo's colours this near its point's pixel ...
 MAX_RANGE_PX = 6          # ... or, for a wider Gaussian, within its sigma of it, up to this
 VISIBLE_SHARE = 0.25      # a Gaussian shown over less of its footprint than this moves by that share only
@@ -224,22 +224,24 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
     changing the colours of the ``seen`` Gaussians.
 
     The render is linear in the colours: image = W colours + (1 - alpha) white, W holding each Gaussian's
-    compositing weight at each pixel (its alpha times the transmittance in front of it). Each step renders,
-    and moves every seen Gaussian's colour by its weighted average of the residual photo - render over the
-    pixels where it shows (the render's adjoint, :func:`lam_core.render.cpu.splat_back`, each pixel's residual
-    first divided by its alpha): a step of SIRT, the simultaneous iterative reconstruction technique, which
-    converges to the least-squares colours. A point sample of the residual at each Gaussian's centre, as
+    compositing weight at each pixel (its alpha times the transmittance in front of it;
+    :func:`lam_core.render.cpu.composite_weights` renders W once). Each step moves every seen Gaussian's colour
+    by its weighted average of the residual photo - render over the pixels where it shows (the render's
+    adjoint W^T, each pixel's residual first divided by its alpha): a step of SIRT, the simultaneous iterative
+    reconstruction technique, which converges to the least-squares colours. A point sample of the residual at each Gaussian's centre, as
     before, ignored where a Gaussian actually shows: on the body, whose lower rings stand nearer the camera and
     cover the rings above, the colour seen at a pixel came from a point 3 px away (median) and the colours
     never converged. A Gaussian that shows over less than VISIBLE_SHARE of its footprint moves by that share of
     the average only, and inside the mouth by the share that shows, however large (teeth behind the lips,
     whose visible pixels beside the lips once turned them into reddish dots).
     Only the crop holding the seen Gaussians is rendered, and only Gaussians facing the camera.
-    Each colour stays within the range of the photo's colours round its pixel (REFINE_RANGE_PX: a window
-    holding the 2x2 pixels its bilinear sample draws on): at a strong edge (skin beside dark hair) the steps
-    overshoot, and the overshoot, hidden in the blur of the photo's view, showed from the side as white dots.
+    Each colour stays within the range of the photo's colours round its pixel, within its own sigma there
+    (REFINE_RANGE_PX to MAX_RANGE_PX): at a strong edge (skin beside dark hair) the steps overshoot, and the
+    overshoot, hidden in the blur of the photo's view, showed from the side as white dots.
     """
-    from ..render.cpu import rasterize, splat_back
+    import scipy.sparse as sparse
+
+    from ..render.cpu import composite_weights
     from ..render.projection import intrinsics_tensors, project_gaussians
     from ..rotations import quaternion_to_matrix
 
@@ -263,20 +265,20 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
     # each Gaussian's weight summed over the pixels, were nothing in front of it: opacity x its 2D footprint
     det = (proj.conics[:, 0] * proj.conics[:, 2] - proj.conics[:, 1] ** 2).clamp_min(1e-12)
     footprint = (opac * 2 * np.pi / det.sqrt()).numpy().astype(np.float64)
-    target = torch.from_numpy(photo[y0:y0 + crop.height, x0:x0 + crop.width].astype(np.float32))
+    target = photo[y0:y0 + crop.height, x0:x0 + crop.width]
     # only the person counts: past the silhouette the render shows a disc's spill where the photo shows the
     # backdrop, and fitting that would pale the outline's colours towards the backdrop's
-    person = torch.ones(crop.height, crop.width) if mask is None else torch.from_numpy(
-        np.clip(np.asarray(mask, np.float32)[y0:y0 + crop.height, x0:x0 + crop.width], 0.0, 1.0))
-    white = torch.ones(3)
+    person = np.ones((crop.height, crop.width)) if mask is None else np.clip(
+        np.asarray(mask, np.float64)[y0:y0 + crop.height, x0:x0 + crop.width], 0.0, 1.0)
     moved = seen[keep] & proj.visible.numpy()
     ids = keep[moved]
     u, v = uvz[ids, 0] - x0, uvz[ids, 1] - y0
     pu, pv = np.clip(u.astype(int), 0, crop.width - 1), np.clip(v.astype(int), 0, crop.height - 1)
     # each moved Gaussian's bounds: the photo's colours within its sigma (at least REFINE_RANGE_PX) of its pixel
     conic = proj.conics[torch.from_numpy(np.flatnonzero(moved))].numpy().astype(np.float64)
-    sigma = np.sqrt(1.0 / np.maximum(np.linalg.eigvalsh(np.stack([np.stack([conic[:, 0], conic[:, 1]], -1),
-                                                                  np.stack([conic[:, 1], conic[:, 2]], -1)], -2))[:, 0], 1e-9))
+    a, b, c = conic[:, 0], conic[:, 1], conic[:, 2]
+    smallest = (a + c) / 2 - np.sqrt(((a - c) / 2) ** 2 + b ** 2)     # the conic's smaller eigenvalue
+    sigma = 1.0 / np.sqrt(np.maximum(smallest, 1e-9))                 # the footprint's larger sigma
     reach = np.clip(np.round(sigma), REFINE_RANGE_PX, MAX_RANGE_PX).astype(int)
     # inside the mouth (behind the lips) a Gaussian moves by the share of its footprint that shows, however small
     inner = np.zeros(len(ids), bool)
@@ -284,23 +286,29 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
         inner |= avatar.points.in_region(region)[ids]
     floor = np.where(inner, 1.0, VISIBLE_SHARE)
     low, high = np.empty((len(ids), 3)), np.empty((len(ids), 3))
-    crop_rgb = target.numpy()
     for r in np.unique(reach):
         at = np.flatnonzero(reach == r)
         d = np.arange(-r, r + 1)
         rows = np.clip(pv[at, None, None] + d[None, :, None], 0, crop.height - 1)
         cols = np.clip(pu[at, None, None] + d[None, None, :], 0, crop.width - 1)
-        near = crop_rgb[rows, cols].reshape(len(at), -1, 3)
+        near = target[rows, cols].reshape(len(at), -1, 3)
         low[at], high[at] = near.min(1), near.max(1)
+    # the render as a matrix (each Gaussian's compositing weight at each pixel), rendered once: each step is
+    # then two sparse products, the render W c and its adjoint W^T
+    pixel, which, w = composite_weights(proj, opac, crop.width, crop.height)
+    W = sparse.csr_matrix((w.numpy().astype(np.float64), (pixel.numpy(), which.numpy())),
+                          shape=(crop.width * crop.height, len(keep)))
+    Wt = W.T.tocsr()
+    alpha = np.asarray(W.sum(1)).ravel()
+    weight = np.asarray(W.sum(0)).ravel()[moved]
+    share = np.maximum(weight, floor * footprint[moved])
+    drawn = alpha > MIN_ALPHA
+    pixel_weight = np.where(drawn, person.reshape(-1) / np.maximum(alpha, MIN_ALPHA), 0.0)[:, None]
+    flat = target.reshape(-1, 3)
     for _ in range(REFINE_STEPS if steps is None else steps):
-        feats = torch.from_numpy(np.clip(colours[keep], 0, 1).astype(np.float32))
-        img, alpha = rasterize(proj, opac, feats, white, crop.width, crop.height)
-        drawn = alpha > MIN_ALPHA
-        residual = torch.where(drawn[..., None], (target - img) / alpha.clamp_min(MIN_ALPHA)[..., None], 0.0)
-        residual *= person[..., None]
-        gathered, weight = splat_back(proj, opac, residual, crop.width, crop.height)
-        share = np.maximum(weight.numpy().astype(np.float64)[moved], floor * footprint[moved])
-        colours[ids] += gathered.numpy().astype(np.float64)[moved] / np.maximum(share, 1e-9)[:, None]
+        img = W @ np.clip(colours[keep], 0, 1) + (1.0 - alpha)[:, None]
+        gathered = Wt @ ((flat - img) * pixel_weight)
+        colours[ids] += gathered[moved] / np.maximum(share, 1e-9)[:, None]
         colours[ids] = np.clip(colours[ids], low, high)
     return GaussianAvatar(avatar.points, replace(g, colors=np.clip(colours, 0, 1).astype(np.float32)))
 

@@ -105,11 +105,11 @@ def rasterize(proj: Projected, opacities: Tensor, features: Tensor, background: 
 
 
 def _composite_tiles(tiles, gids, starts, counts, tw, tile, width, height, mx, my, ca, cb, cc, op, feats, n,
-                     adjoint=None, back=None):
+                     collect=None):
     """Front-to-back compositing of a set of tiles, BLOCK Gaussians at a time; returns (colour (T, P, D)
     without background, final transmittance (T, P)), pixels in row-major order within each tile. With
-    ``adjoint`` (T, P, E) (an image cut into the same tiles) each Gaussian's compositing weights w(p) also
-    gather into ``back`` (N + 1, E + 1): the sum over the pixels of w(p) adjoint(p), then of w(p)."""
+    ``collect`` (a list) each Gaussian's non-zero compositing weights w (its alpha times the transmittance in
+    front of it) are appended to it as (tile, pixel in the tile, Gaussian, w)."""
     n_t, n_p, d = len(tiles), tile * tile, feats.shape[1]
     ox = ((tiles % tw) * tile).to(torch.float32)                      # tile origins
     oy = ((tiles // tw) * tile).to(torch.float32)
@@ -154,25 +154,23 @@ def _composite_tiles(tiles, gids, starts, counts, tw, tile, width, height, mx, m
         stopped = t_all[..., 1:] <= T_MIN
         w = alpha.mul_(t_all[..., :-1]).masked_fill_(stopped, 0.0)
         acc[r] += torch.bmm(w, feats[g])
-        if adjoint is not None:
-            gathered = torch.cat([torch.bmm(w.transpose(1, 2), adjoint[r]), w.sum(1)[..., None]], -1)
-            back.index_add_(0, g.reshape(-1), gathered.reshape(-1, gathered.shape[-1]))
+        if collect is not None:
+            ti, pi, bi = torch.nonzero(w, as_tuple=True)
+            collect.append((tiles[r[ti]], pi, g[ti, bi], w[ti, pi, bi]))
         t_out[r] = torch.minimum(t_out[r], t_all[..., 1:].masked_fill(stopped, 2.0).amin(-1))
         t_run[r] = t_all[..., -1]
     return acc, t_out
 
 
-def splat_back(proj: Projected, opacities: Tensor, image: Tensor, width: int, height: int,
-               tile: int = TILE) -> tuple[Tensor, Tensor]:
-    """The render's adjoint: for each Gaussian, the sum over the pixels of its compositing weight w(p) (its
-    alpha times the transmittance in front of it, as :func:`rasterize` composites it) times ``image`` (H, W, E),
-    and the sum of w(p) itself: ((N, E), (N,)). Their ratio is the image's average where the Gaussian shows."""
-    n, e = proj.means2d.shape[0], image.shape[-1]
-    tw, th = (width + tile - 1) // tile, (height + tile - 1) // tile
-    padded = image.new_zeros(th * tile, tw * tile, e)
-    padded[:height, :width] = image.to(torch.float32)
-    tiled = padded.reshape(th, tile, tw, tile, e).permute(0, 2, 1, 3, 4).reshape(th * tw, tile * tile, e)
-    back = torch.zeros(n + 1, e + 1)
+def composite_weights(proj: Projected, opacities: Tensor, width: int, height: int,
+                      tile: int = TILE) -> tuple[Tensor, Tensor, Tensor]:
+    """The render as a sparse matrix: every non-zero compositing weight w(p) (a Gaussian's alpha times the
+    transmittance in front of it, as :func:`rasterize` composites it) as (pixel index y * width + x, Gaussian,
+    w). Then image = W colours + (1 - W 1) background, and the render's adjoint is W^T: a fit of the colours
+    renders once and iterates on W."""
+    n = proj.means2d.shape[0]
+    tw = (width + tile - 1) // tile
+    found: list = []
     gids, starts, counts = tile_lists(proj, width, height, tile)
     if len(gids):
         mx = torch.cat([proj.means2d[:, 0], proj.means2d.new_zeros(1)])
@@ -186,5 +184,11 @@ def splat_back(proj: Projected, opacities: Tensor, image: Tensor, width: int, he
         for s in range(0, len(busy), per_step):
             tiles = busy[s:s + per_step]
             _composite_tiles(tiles, gids, starts, counts, tw, tile, width, height, mx, my, ca, cb, cc, op, feats, n,
-                             adjoint=tiled[tiles], back=back)
-    return back[:n, :e], back[:n, e]
+                             collect=found)
+    if not found:
+        empty = torch.zeros(0, dtype=torch.int64)
+        return empty, empty, torch.zeros(0)
+    t, p, g, w = (torch.cat(x) for x in zip(*found))
+    y = (t // tw) * tile + p // tile
+    x = (t % tw) * tile + p % tile
+    return y * width + x, g, w
