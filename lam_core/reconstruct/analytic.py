@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
-from scipy import ndimage
 
 from ..gaussians import GaussianAvatar, Gaussians
 from ..lbs import blended_rotations
@@ -228,10 +227,10 @@ def refine_colours(avatar: GaussianAvatar, params: FrameParams, camera: Camera, 
     :func:`lam_core.render.cpu.composite_weights` renders W once). Each step moves every seen Gaussian's colour
     by its weighted average of the residual photo - render over the pixels where it shows (the render's
     adjoint W^T, each pixel's residual first divided by its alpha): a step of SIRT, the simultaneous iterative
-    reconstruction technique, which converges to the least-squares colours. A point sample of the residual at each Gaussian's centre, as
-    before, ignored where a Gaussian actually shows: on the body, whose lower rings stand nearer the camera and
-    cover the rings above, the colour seen at a pixel came from a point 3 px away (median) and the colours
-    never converged. A Gaussian that shows over less than VISIBLE_SHARE of its footprint moves by that share of
+    reconstruction technique, which converges to the least-squares colours. A point sample of the residual at
+    each Gaussian's centre, as before, ignored where a Gaussian actually shows: on the body, whose lower rings
+    stand nearer the camera and cover the rings above, the colour seen at a pixel came from a point 3 px away
+    (median) and the colours never converged. A Gaussian that shows over less than VISIBLE_SHARE of its footprint moves by that share of
     the average only, and inside the mouth by the share that shows, however large (teeth behind the lips,
     whose visible pixels beside the lips once turned them into reddish dots).
     Only the crop holding the seen Gaussians is rendered, and only Gaussians facing the camera.

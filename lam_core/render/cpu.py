@@ -77,31 +77,43 @@ def rasterize(proj: Projected, opacities: Tensor, features: Tensor, background: 
               tile: int = TILE) -> tuple[Tensor, Tensor]:
     """Composite projected Gaussians: ``features`` (N, D) -> image (H, W, D) with ``background`` (D,) behind,
     and alpha (H, W)."""
-    n, d = features.shape
+    d = features.shape[1]
     tw, th = (width + tile - 1) // tile, (height + tile - 1) // tile
     out = background.to(torch.float32).expand(th * tile * tw * tile, d).clone().reshape(th, tile, tw, tile, d)
     out = out.permute(0, 2, 1, 3, 4).reshape(th * tw, tile * tile, d)
     t_out = torch.ones(th * tw, tile * tile)
-    gids, starts, counts = tile_lists(proj, width, height, tile)
-    if len(gids):
-        # a dummy Gaussian (index n, opacity 0) fills the padding of shorter tiles
-        mx = torch.cat([proj.means2d[:, 0], proj.means2d.new_zeros(1)])
-        my = torch.cat([proj.means2d[:, 1], proj.means2d.new_zeros(1)])
-        ca, cb, cc = (torch.cat([proj.conics[:, k], proj.conics.new_zeros(1)]) for k in range(3))
-        op = torch.cat([opacities.to(torch.float32), opacities.new_zeros(1, dtype=torch.float32)])
-        feats = torch.cat([features.to(torch.float32), features.new_zeros(1, d, dtype=torch.float32)])
-        busy = torch.nonzero(counts).squeeze(1)
-        busy = busy[torch.sort(counts[busy], stable=True).indices]   # similar lengths share a step
-        per_step = max(1, PIXELS_PER_STEP // (tile * tile))
-        for s in range(0, len(busy), per_step):
-            tiles = busy[s:s + per_step]
-            c, tt = _composite_tiles(tiles, gids, starts, counts, tw, tile, width, height,
-                                     mx, my, ca, cb, cc, op, feats, n)
-            out[tiles] = c + tt[..., None] * out[tiles]
-            t_out[tiles] = tt
+    for tiles, c, tt in _tile_steps(proj, opacities, features, width, height, tile):
+        out[tiles] = c + tt[..., None] * out[tiles]
+        t_out[tiles] = tt
     img = out.reshape(th, tw, tile, tile, d).permute(0, 2, 1, 3, 4).reshape(th * tile, tw * tile, d)
     alpha = 1.0 - t_out.reshape(th, tw, tile, tile).permute(0, 2, 1, 3).reshape(th * tile, tw * tile)
     return img[:height, :width], alpha[:height, :width]
+
+
+def _tile_steps(proj: Projected, opacities: Tensor, features: Tensor, width: int, height: int, tile: int,
+                collect: list | None = None):
+    """Composite the tiles that hold Gaussians, PIXELS_PER_STEP pixels at a time: yields each step's tile
+    indices, colour (T, P, D) without background and final transmittance (T, P) (see :func:`_composite_tiles`,
+    which also fills ``collect``)."""
+    n, d = features.shape
+    tw = (width + tile - 1) // tile
+    gids, starts, counts = tile_lists(proj, width, height, tile)
+    if not len(gids):
+        return
+    # a dummy Gaussian (index n, opacity 0) fills the padding of shorter tiles
+    mx = torch.cat([proj.means2d[:, 0], proj.means2d.new_zeros(1)])
+    my = torch.cat([proj.means2d[:, 1], proj.means2d.new_zeros(1)])
+    ca, cb, cc = (torch.cat([proj.conics[:, k], proj.conics.new_zeros(1)]) for k in range(3))
+    op = torch.cat([opacities.to(torch.float32), opacities.new_zeros(1, dtype=torch.float32)])
+    feats = torch.cat([features.to(torch.float32), features.new_zeros(1, d, dtype=torch.float32)])
+    busy = torch.nonzero(counts).squeeze(1)
+    busy = busy[torch.sort(counts[busy], stable=True).indices]   # similar lengths share a step
+    per_step = max(1, PIXELS_PER_STEP // (tile * tile))
+    for s in range(0, len(busy), per_step):
+        tiles = busy[s:s + per_step]
+        c, tt = _composite_tiles(tiles, gids, starts, counts, tw, tile, width, height,
+                                 mx, my, ca, cb, cc, op, feats, n, collect)
+        yield tiles, c, tt
 
 
 def _composite_tiles(tiles, gids, starts, counts, tw, tile, width, height, mx, my, ca, cb, cc, op, feats, n,
@@ -168,23 +180,11 @@ def composite_weights(proj: Projected, opacities: Tensor, width: int, height: in
     transmittance in front of it, as :func:`rasterize` composites it) as (pixel index y * width + x, Gaussian,
     w). Then image = W colours + (1 - W 1) background, and the render's adjoint is W^T: a fit of the colours
     renders once and iterates on W."""
-    n = proj.means2d.shape[0]
     tw = (width + tile - 1) // tile
     found: list = []
-    gids, starts, counts = tile_lists(proj, width, height, tile)
-    if len(gids):
-        mx = torch.cat([proj.means2d[:, 0], proj.means2d.new_zeros(1)])
-        my = torch.cat([proj.means2d[:, 1], proj.means2d.new_zeros(1)])
-        ca, cb, cc = (torch.cat([proj.conics[:, k], proj.conics.new_zeros(1)]) for k in range(3))
-        op = torch.cat([opacities.to(torch.float32), opacities.new_zeros(1, dtype=torch.float32)])
-        feats = torch.zeros(n + 1, 1)
-        busy = torch.nonzero(counts).squeeze(1)
-        busy = busy[torch.sort(counts[busy], stable=True).indices]
-        per_step = max(1, PIXELS_PER_STEP // (tile * tile))
-        for s in range(0, len(busy), per_step):
-            tiles = busy[s:s + per_step]
-            _composite_tiles(tiles, gids, starts, counts, tw, tile, width, height, mx, my, ca, cb, cc, op, feats, n,
-                             collect=found)
+    for _ in _tile_steps(proj, opacities, proj.means2d.new_zeros(proj.means2d.shape[0], 1), width, height, tile,
+                         collect=found):
+        pass
     if not found:
         empty = torch.zeros(0, dtype=torch.int64)
         return empty, empty, torch.zeros(0)
