@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -17,6 +16,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
+from exporter.stages import StageTimer
 from lam_core.atomic import OutputError, atomic_path, check_writable
 
 POINTS = {"20k": 1, "80k": 2}
@@ -31,22 +31,6 @@ class ExportReport:
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     quality: dict[str, float] = field(default_factory=dict)
-
-
-class StageTimer:
-    """Times named stages and reports each one as it starts (``log``) and how long it took."""
-
-    def __init__(self, log: Callable[[str], None] | None = None):
-        self.times: dict[str, float] = {}
-        self.log = log
-
-    @contextlib.contextmanager
-    def __call__(self, name: str):
-        if self.log:
-            self.log(f"{name} ...")
-        t0 = time.perf_counter()
-        yield
-        self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - t0
 
 
 def check_output(path: str | os.PathLike, suffixes: tuple[str, ...]) -> Path:
@@ -125,10 +109,7 @@ def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_m
     for the official renderer, ARKit-channel rigs only), plus the optional outputs.
     ``weights`` (a LAM checkpoint, torch on ``device``) or ``onnx`` (an exported network, onnxruntime) use
     LAM's network instead of the geometric reconstructor; ``say`` gets its time estimate."""
-    from exporter.lamfile import write_lam
-    from exporter.lamfile.photo_record import PhotoRecord
-    from lam_core.photo import load_photo
-    from lam_core.reconstruct.seam import choose, read_photo_input
+    from exporter.photo_read import PhotoRead
 
     if points not in POINTS:
         raise OutputError(f"--points must be one of {', '.join(POINTS)}, got {points!r}")
@@ -143,18 +124,32 @@ def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_m
         raise OutputError("the output files must be different paths")
 
     timer = StageTimer(log)
-    notes: list[str] = []
     name = Path(photo).name
     network = bool(weights or onnx)
+    # the photo is read (in a forked child where that is safe) while the reconstruction's modules import
+    reading = PhotoRead(photo, name, torso=not (network or flame_model), log=log)
+    try:
+        return _export(reading, out, ply_path, preview_path, timer, name, network, flame_model=flame_model,
+                       landmark_embedding=landmark_embedding, points=points, weights=weights, onnx=onnx,
+                       device=device, say=say)
+    finally:
+        reading.close()
+
+
+def _export(reading, out: Path, ply_path: Path | None, preview_path: Path | None, timer: StageTimer, name: str,
+            network: bool, *, flame_model, landmark_embedding, points, weights, onnx, device, say) -> ExportReport:
+    from exporter.lamfile import write_lam
+    from exporter.lamfile.photo_record import PhotoRecord
+    from lam_core.reconstruct.seam import choose
+
+    notes: list[str] = []
     if network:  # the model file is checked (and loaded) before any photo work
         with timer("network weights"):
             reconstructor = choose(weights=weights, onnx=onnx, device=device, levels=POINTS[points],
                                    flame_model=flame_model, landmark_embedding=landmark_embedding, notes=notes,
                                    say=say, progress=say is not None)
-    with timer("read photo"):
-        rgb = load_photo(photo)
-    photo_input = read_photo_input(rgb, name, timer, torso=not (network or flame_model))
-    face = photo_input.face
+    photo_input = reading.result(timer)
+    rgb, face = photo_input.rgb, photo_input.face
     if face.n_faces > 1:
         notes.append(f"{face.n_faces} faces in {name}: using the largest")
     head = None

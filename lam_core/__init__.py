@@ -1,5 +1,9 @@
-"""lam_core: head models, rigs, canonical Gaussians and their animation (the LAM avatar model)."""
+"""lam_core: head models, rigs, canonical Gaussians and their animation (the LAM avatar model).
 
+The names below are imported on first use (PEP 562), so ``import lam_core.errors`` or ``lam_core.photo``
+does not pull in torch: ``lam-export`` reads the photo beside torch's import (exporter/photo_read.py)."""
+
+from importlib import import_module as _import_module
 from importlib import metadata as _metadata
 
 try:  # the one version of the project and every tool: pyproject.toml's, as installed
@@ -7,17 +11,27 @@ try:  # the one version of the project and every tool: pyproject.toml's, as inst
 except _metadata.PackageNotFoundError:  # an uninstalled source tree
     __version__ = "unknown"
 
-from .errors import LamError, ModelFileError, MotionFileError
-from .flame import load_flame, resolve_flame_path
-from .gaussians import GaussianAvatar, Gaussians, PosedGaussians, rgb_to_sh0, sh0_to_rgb
-from .head_model import JOINT_NAMES, HeadModel, LandmarkEmbedding
-from .motion import Motion, load_motion, save_motion, save_motion_npz
-from .params import FrameParams
-from .rig import Rig, RigPoints
-from .subdivision import Subdivision, subdivide
+_WHERE = {
+    "LamError": "errors", "ModelFileError": "errors", "MotionFileError": "errors",
+    "load_flame": "flame", "resolve_flame_path": "flame",
+    "GaussianAvatar": "gaussians", "Gaussians": "gaussians", "PosedGaussians": "gaussians",
+    "rgb_to_sh0": "gaussians", "sh0_to_rgb": "gaussians",
+    "JOINT_NAMES": "head_model", "HeadModel": "head_model", "LandmarkEmbedding": "head_model",
+    "Motion": "motion", "load_motion": "motion", "save_motion": "motion", "save_motion_npz": "motion",
+    "FrameParams": "params", "Rig": "rig", "RigPoints": "rig", "Subdivision": "subdivision", "subdivide": "subdivision",
+}
 
-__all__ = [
-    "__version__", "JOINT_NAMES", "FrameParams", "GaussianAvatar", "Gaussians", "HeadModel", "LamError", "LandmarkEmbedding",
-    "ModelFileError", "Motion", "MotionFileError", "PosedGaussians", "Rig", "RigPoints", "Subdivision", "load_flame",
-    "load_motion", "resolve_flame_path", "rgb_to_sh0", "save_motion", "save_motion_npz", "sh0_to_rgb", "subdivide",
-]
+__all__ = ["__version__", *sorted(_WHERE)]
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -16,7 +17,9 @@ import scipy.sparse as sp
 from . import safe_pickle
 from .errors import ModelFileError
 from .npz import load_npz
-from .head_model import JOINT_NAMES, HeadModel, flame_expr_names, parents_from_kintree
+
+if TYPE_CHECKING:
+    from .head_model import HeadModel
 
 FLAME_ENV = "LAM_FLAME_MODEL"
 N_SHAPE = 300
@@ -70,6 +73,8 @@ def load_flame(path: str | os.PathLike | None = None, n_shape: int = N_SHAPE, n_
     FLAME stores shape and expression together in ``shapedirs`` (300 + 100 columns); an npz may instead
     carry a separate ``exprdirs``. Shapes are checked and the wrong array is named.
     """
+    from .head_model import JOINT_NAMES, HeadModel, flame_expr_names, parents_from_kintree  # torch, when used
+
     p, d = read_flame_arrays(path)
     a = {k: _dense(d[k], k, p) for k in REQUIRED_KEYS}
     v = a["v_template"]

@@ -20,11 +20,10 @@ import time
 from typing import Sequence
 
 from exporter.cli import EXIT_OK, add_version, entry_point
-from exporter.lamfile import read_lam
-from exporter.lamfile.summary import format_summary, summary
-from exporter.lamfile.reader import inspect_lam
 from exporter.photo_export import POINTS, export_photo
 from lam_core.flame import FLAME_ENV
+
+# torch and the .lam reader are imported where they are used: lam-export reads the photo while they import
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def inspect(path: str, as_json: bool) -> int:
+    from exporter.lamfile import read_lam
+    from exporter.lamfile.reader import inspect_lam
+    from exporter.lamfile.summary import format_summary, summary
+
     container = inspect_lam(path)
     if as_json:
         print(json.dumps(summary(container), indent=1, ensure_ascii=False))
@@ -114,7 +117,7 @@ def export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-entry = entry_point(main)
+entry = entry_point(main, skip_teardown=True)  # every output is renamed into place before main returns
 
 if __name__ == "__main__":
     entry()

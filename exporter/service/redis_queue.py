@@ -171,6 +171,7 @@ def run_worker(url: str, burst: bool = False) -> None:
     from rq.serializers import JSONSerializer
 
     conn = connect(url)
-    import exporter.photo_export  # noqa: F401  (the pipeline's imports, paid once per worker)
+    import exporter.lamfile  # noqa: F401  (the pipeline's imports, torch's among them, paid once per worker)
+    import lam_core.reconstruct.seam  # noqa: F401
 
     SimpleWorker([_queue(conn)], connection=conn, serializer=JSONSerializer).work(burst=burst, with_scheduler=False)
