@@ -26,6 +26,9 @@ from exporter.stages import StageTimer
 from lam_core.errors import LamError
 
 
+PHOTO_STAGES = ("read photo", "face landmarks", "person mask", "pose landmarks")  # what the child times
+
+
 def read_photo(path: str | os.PathLike, name: str, torso: bool, timer=None):
     """Load ``path`` and gather what the reconstructors need from it (lam_core.photo.reading)."""
     from lam_core.photo import load_photo
