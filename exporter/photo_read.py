@@ -97,7 +97,8 @@ class PhotoRead:
 
         ctx = multiprocessing.get_context("fork")
         read_end, write_end = ctx.Pipe(duplex=False)
-        process = ctx.Process(target=_child, args=(read_end, write_end, os.getpid(), path, name, torso, log), daemon=True)
+        process = ctx.Process(target=_child, args=(read_end, write_end, os.getpid(), path, name, torso, log),
+                              daemon=True)
         # a Ctrl-C during the fork waits until both sides know their part (the child ignores it, this
         # process has the child in hand and stops it on the way out)
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
