@@ -355,10 +355,11 @@ def reconstruct(rgb: np.ndarray, face, mask: np.ndarray, head=None, levels: int 
             rig = add_bust(rig, fit.params, fit.camera, sil, face.points, face.height_px, torso_yaw,
                            disc_sigma=TANGENT_SCALE * 2.0 ** (1 - levels))
     with timer("subdivide"):
-        # the default (~20K): what the photo cannot show of the open head (the back of the skull, the
-        # eyeballs' backs, the neck inside the body) is not subdivided; a FLAME head keeps FLAME's exact layout
-        # and --points 80k is dense all over
-        adaptive = not is_flame and levels == 1
+        # what the photo cannot show of the open head (the back of the skull, the eyeballs' backs, the neck
+        # inside the body) is subdivided one level less than the rest: ~20K by default, ~88K with --points 80k
+        # (dense all over it was 103K, with a less covered outline: the back's wider discs pile up along it);
+        # a FLAME head keeps FLAME's exact layout
+        adaptive = not is_flame
         points = rig.subdivide(levels, coarse=turned_away(rig, fit.params, fit.camera) if adaptive else None)
     with timer("gaussians"):
         g, seen = gaussians_from_photo(points, fit.params, fit.camera, rgb, mask, carved=sil)
