@@ -127,7 +127,7 @@ def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_m
     name = Path(photo).name
     network = bool(weights or onnx)
     # the photo is read (in a forked child where that is safe) while the reconstruction's modules import
-    reading = PhotoRead(photo, name, torso=not (network or flame_model), log=log)
+    reading = PhotoRead(photo, name, torso=not (network or flame_model))
     try:
         return _export(reading, out, ply_path, preview_path, timer, name, network, flame_model=flame_model,
                        landmark_embedding=landmark_embedding, points=points, weights=weights, onnx=onnx,

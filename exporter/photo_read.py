@@ -20,7 +20,6 @@ import os
 import sys
 import threading
 import traceback
-from typing import Callable
 
 from exporter.stages import StageTimer
 from lam_core.errors import LamError
@@ -60,14 +59,14 @@ def _die_with_parent(parent: int) -> None:
         os._exit(0)
 
 
-def _child(read_end, conn, parent, path, name, torso, log) -> None:
+def _child(read_end, conn, parent, path, name, torso) -> None:
     import signal
 
     read_end.close()  # only the parent reads: when it is gone, sending fails here instead of blocking
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops this child on the way out
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _die_with_parent(parent)
-    times = StageTimer(log)
+    times = StageTimer()  # the caller's log is the parent's: it hears of these stages when they come back
     try:
         message = ("ok", read_photo(path, name, torso, times), times.times)
     except LamError as exc:
@@ -86,8 +85,7 @@ def _child(read_end, conn, parent, path, name, torso, log) -> None:
 class PhotoRead:
     """A photo being read: in a forked child (``forked``) or, when asked for, in this process."""
 
-    def __init__(self, path, name: str, torso: bool, log: Callable[[str], None] | None = None,
-                 fork: bool | None = None):
+    def __init__(self, path, name: str, torso: bool, fork: bool | None = None):
         self.path, self.name, self.torso = path, name, torso
         self._process = self._conn = None
         if not (can_fork() if fork is None else fork):
@@ -97,7 +95,7 @@ class PhotoRead:
 
         ctx = multiprocessing.get_context("fork")
         read_end, write_end = ctx.Pipe(duplex=False)
-        process = ctx.Process(target=_child, args=(read_end, write_end, os.getpid(), path, name, torso, log),
+        process = ctx.Process(target=_child, args=(read_end, write_end, os.getpid(), path, name, torso),
                               daemon=True)
         # a Ctrl-C during the fork waits until both sides know their part (the child ignores it, this
         # process has the child in hand and stops it on the way out)
@@ -133,9 +131,12 @@ class PhotoRead:
         if kind == "bug":
             raise RuntimeError(f"reading the photo failed in the child process:\n{rest[0]}")
         photo, times = rest
-        if timer is not None:
+        if timer is not None:  # the child's stages, announced here (the caller's log runs in this process)
             for stage, seconds in times.items():
-                timer.times[stage] = timer.times.get(stage, 0.0) + seconds
+                before = timer.times.get(stage, 0.0)
+                with timer(stage):
+                    pass
+                timer.times[stage] = before + seconds
         return photo
 
     def close(self) -> None:

@@ -62,11 +62,13 @@ def test_the_child_reads_what_this_process_reads():
         from exporter.stages import StageTimer
         reading = PhotoRead({str(ASTRONAUT)!r}, "astronaut.png", torso=True)
         child_pid = reading._process.pid
-        timer = StageTimer()
+        lines = []
+        timer = StageTimer(log=lines.append)  # the caller's log: it must hear of the child's stages here
         child = reading.result(timer)
         here = read_photo({str(ASTRONAUT)!r}, "astronaut.png", torso=True)
         print(json.dumps({{
             "forked": child_pid != os.getpid(), "closed": not reading.forked, "stages": sorted(timer.times),
+            "lines": lines, "seconds": timer.times["face landmarks"],
             "rgb": bool(np.array_equal(child.rgb, here.rgb)),
             "points": float(np.abs(child.face.points - here.face.points).max()),
             "mask": float(np.abs(child.mask - here.mask).max()),
@@ -76,6 +78,8 @@ def test_the_child_reads_what_this_process_reads():
     """)
     assert got["forked"] and got["closed"] and got["rgb"] and got["n_faces"] == [1, 1]
     assert got["stages"] == ["face landmarks", "person mask", "pose landmarks", "read photo"]
+    assert got["lines"] == ["read photo ...", "face landmarks ...", "person mask ...", "pose landmarks ..."]
+    assert got["seconds"] > 0.05  # the child's time for the stage, not the replay's
     assert got["points"] < 1e-3 and got["mask"] < 1e-6 and got["yaw"] < 1e-9
 
 
