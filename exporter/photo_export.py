@@ -143,7 +143,7 @@ def _export(reading, out: Path, ply_path: Path | None, preview_path: Path | None
     from lam_core.reconstruct.seam import choose
 
     notes: list[str] = []
-    if network:  # the model file is checked (and loaded) before any photo work
+    if network:  # the model file is checked (and loaded) before the photo is used: its errors come first
         with timer("network weights"):
             reconstructor = choose(weights=weights, onnx=onnx, device=device, levels=POINTS[points],
                                    flame_model=flame_model, landmark_embedding=landmark_embedding, notes=notes,
