@@ -663,6 +663,27 @@ def test_the_back_of_the_head_takes_the_hair_colour(open_head_avatar):
     assert np.abs(np.median(seen_px, axis=0) - hair).max() < 0.03, (np.median(seen_px, axis=0), hair)
 
 
+def test_the_body_back_carries_no_stripes_from_one_rows_sides_but_keeps_a_step():
+    """The sides' colour is a running medoid over 9 cm of height: a stripe 1-2 cm high on the sides (a fold, a
+    strap, the rings' own sampling) does not go round the back, a change of clothing (a collar) does, sharp."""
+    from lam_core.reconstruct.bust import carry_colours
+
+    h = np.arange(60) * 0.0101                          # 60 rows, ~1 cm apart (one per height bin)
+    across = np.array([-1.0, 1.0, 0.0])                 # each row: its two sides seen, its back not
+    heights, xs = np.repeat(h, 3), np.tile(across, len(h))
+    seen = np.tile([True, True, False], len(h))
+    side = np.where(h[:, None] < 0.30, [0.1, 0.1, 0.1], [0.9, 0.4, 0.1])   # a dark collar: the top 30 cm
+    side[::7] = (0.9, 0.9, 0.9)                                             # and a light stripe every 7 cm
+    colours = np.zeros((len(heights), 3))
+    colours[seen] = np.repeat(side, 2, axis=0)
+    back = carry_colours(heights, colours, seen, across=xs)[~seen]
+    want = np.where(h[:, None] < 0.30, [0.1, 0.1, 0.1], [0.9, 0.4, 0.1])
+    near_step = np.abs(h - 0.30) < 0.015                # the step may move by a row (4 dark, 4 orange there)
+    np.testing.assert_allclose(back[~near_step], want[~near_step], atol=1e-9)   # no stripe, the collar kept
+    # nowhere a stripe or a mix of channels: each row's back is the collar's colour or the suit's
+    assert all(np.allclose(c, [0.1, 0.1, 0.1]) or np.allclose(c, [0.9, 0.4, 0.1]) for c in back)
+
+
 def test_the_body_back_takes_the_colour_of_its_sides_not_of_what_is_held_in_front():
     """At each height the body's unseen back takes the colour of the seen body's outer sides, blended across:
     a black helmet held in the middle of the front (most of the row) does not go round the back."""

@@ -32,6 +32,7 @@ MAX_DROP_FACES = 4.0        # the bust ends this many face heights (chin to brow
 FADE_FACES = 0.3            # the bust fades out over its lowest 0.3 face heights (the face region, chin to hairline)
 BODY_NEIGHBOURS = 4         # the body's discs are sized by the distance to their 4th-nearest point
 SIDE_SHARE = 0.25            # the back's colour at each height: the outer quarter of the seen body on each side
+CARRY_SMOOTH_BINS = 9        # ... its medoid over this many heights (1 cm each): no stripes, steps kept
 EDGE_SLACK_PX = 3            # the body keeps out of silhouette gaps wider than twice this
 HEAD_TUCK_PX = 2             # above the chin, the rings keep what lies beside the head and this far under its edge
 MIN_BESIDE_PX = 30           # ... when the silhouette shows at least this much beside the head there
@@ -404,6 +405,19 @@ def inside_silhouette(posed: np.ndarray, camera: Camera, mask: np.ndarray) -> np
     return (bilinear(near[..., None], uvz[:, 0], uvz[:, 1])[:, 0] >= 0.5).astype(float)
 
 
+def running_medoid(colours: np.ndarray, size: int) -> np.ndarray:
+    """Each of ``colours`` (N, C), in order, replaced by the medoid of the ``size`` around it (fewer at the
+    ends): the one nearest all the others. Unlike a per-channel median it is always one of the colours (a
+    stripe next to a change of colour cannot tip one channel), and like a median it keeps a step."""
+    half = size // 2
+    out = colours.copy()
+    for i in range(len(colours)):
+        window = colours[max(0, i - half): i + half + 1]
+        far = np.linalg.norm(window[:, None] - window[None], axis=-1).sum(1)
+        out[i] = window[np.argmin(far)]
+    return out
+
+
 def carry_colours(heights: np.ndarray, colours: np.ndarray, seen: np.ndarray, across: np.ndarray,
                   step: float = 0.01) -> np.ndarray:
     """Colours for the body's points the photo does not show: the clothing carries on round the back. At each
@@ -423,6 +437,8 @@ def carry_colours(heights: np.ndarray, colours: np.ndarray, seen: np.ndarray, ac
         order = np.argsort(across[row])
         sides[i, 0] = np.median(colours[row[order[:k]]], axis=0)
         sides[i, 1] = np.median(colours[row[order[-k:]]], axis=0)
+    for side in (0, 1):  # clothing changes slowly with height: no stripe from one row's sides
+        sides[:, side] = running_medoid(sides[:, side], CARRY_SMOOTH_BINS)
     centre = have.astype(float)
     lo, hi = np.zeros((len(heights), colours.shape[1])), np.zeros((len(heights), colours.shape[1]))
     for c in range(colours.shape[1]):
