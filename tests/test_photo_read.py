@@ -24,12 +24,16 @@ from exporter.photo_read import PhotoRead, can_fork
 
 ROOT = Path(__file__).resolve().parent.parent
 ASTRONAUT = ROOT / "examples" / "astronaut.png"
+# a process started in the background by a non-interactive shell (as a CI runner may start the tests) inherits
+# SIGINT ignored, and Python then keeps it ignored: the scripts restore a terminal's Ctrl-C first
+SIGINT_AS_IN_A_TERMINAL = "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
 LINUX = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks and reads /proc (Linux)")
 
 
 def fresh_python(body: str, timeout: int = 300) -> dict:
     """Run ``body`` in a fresh interpreter (no torch: PhotoRead forks) and return the JSON it prints last."""
-    code = "import json, os, signal, sys, time\nfrom exporter.photo_read import PhotoRead, read_photo\n"
+    code = ("import json, os, signal, sys, time\n" + SIGINT_AS_IN_A_TERMINAL
+            + "from exporter.photo_read import PhotoRead, read_photo\n")
     r = subprocess.run([sys.executable, "-c", code + textwrap.dedent(body)], capture_output=True, text=True,
                        cwd=ROOT, timeout=timeout)
     assert r.returncode == 0, r.stderr
@@ -145,7 +149,8 @@ def _alive(pid: int) -> bool:
 def _started(body: str) -> tuple[subprocess.Popen, int]:
     """A fresh interpreter that starts reading the astronaut, prints the child's pid, then runs ``body``."""
     code = textwrap.dedent(f"""
-        import os, sys, time
+        import os, signal, sys, time
+        {SIGINT_AS_IN_A_TERMINAL.strip()}
         from exporter.photo_read import PhotoRead
         reading = PhotoRead({str(ASTRONAUT)!r}, "astronaut.png", torso=True)
         assert reading.forked
