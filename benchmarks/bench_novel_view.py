@@ -31,11 +31,16 @@ VIEWS = ((-30, 0), (30, 0), (0, 15), (0, -15))
 SIDE_VIEWS = ((-90, 0), (90, 0), (0, 45), (0, -45))
 
 
+def fg(render) -> np.ndarray:
+    """A render's foreground: alpha > 0.5."""
+    return render.alpha.numpy().squeeze() > 0.5
+
+
 def compare(a, b) -> tuple[float, float, float]:
     """(IoU of the alpha > 0.5 masks, PSNR and SSIM over their union) of two renders."""
     from lam_core.metrics import psnr, ssim
 
-    ma, mb = a.alpha.numpy().squeeze() > 0.5, b.alpha.numpy().squeeze() > 0.5
+    ma, mb = fg(a), fg(b)
     union = ma | mb
     iou = float((ma & mb).sum() / max(union.sum(), 1))
     ra, rb = a.rgb.numpy().astype(np.float64), b.rgb.numpy().astype(np.float64)
@@ -47,7 +52,7 @@ def apart(a, b) -> tuple[float, float]:
     the share of the squared error over the union that lies where only one has content."""
     from lam_core.metrics import psnr
 
-    ma, mb = a.alpha.numpy().squeeze() > 0.5, b.alpha.numpy().squeeze() > 0.5
+    ma, mb = fg(a), fg(b)
     ra, rb = a.rgb.numpy().astype(np.float64), b.rgb.numpy().astype(np.float64)
     se = ((ra - rb) ** 2).mean(-1)
     return psnr(ra, rb, ma & mb), float(se[ma ^ mb].sum() / max(se[ma | mb].sum(), 1e-12))
@@ -101,8 +106,7 @@ def main() -> int:
                 args.save / f"view_yaw{yaw:+d}_pitch{pitch:+d}.png")
     if args.save:
         Image.fromarray(photo).save(args.save / "photo.png")
-        masks = [photo_render.alpha.numpy().squeeze() > 0.5, np.asarray(mask) > 0.5,
-                 front_render.alpha.numpy().squeeze() > 0.5]
+        masks = [fg(photo_render), np.asarray(mask) > 0.5, fg(front_render)]
         Image.fromarray(np.concatenate([photo, front_render.rgb_uint8()]
                                        + [np.repeat((m * 255).astype(np.uint8)[..., None], 3, 2) for m in masks],
                                        1)).save(args.save / "front_photo_export_masks.png")
@@ -127,7 +131,7 @@ def main() -> int:
     for yaw, pitch in SIDE_VIEWS:
         want = render_posed(tposed, orbit_about_head(cam, centre_t, yaw, pitch), backend="cpu")
         got = render_posed(eposed, orbit_about_head(ecam, centre_e, yaw, pitch), backend="cpu")
-        ma, mb = want.alpha.numpy().squeeze() > 0.5, got.alpha.numpy().squeeze() > 0.5
+        ma, mb = fg(want), fg(got)
         report(f"yaw {yaw:+d} pitch {pitch:+d} (no goal): IoU, LAM / export alpha > 0.5 pixels",
                float((ma & mb).sum() / max((ma | mb).sum(), 1)), f"({int(ma.sum()):,} / {int(mb.sum()):,})")
     return 0

@@ -126,29 +126,19 @@ def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_m
     timer = StageTimer(log)
     name = Path(photo).name
     network = bool(weights or onnx)
-    # the photo is read (in a forked child where that is safe) while the reconstruction's modules import
-    reading = PhotoRead(photo, name, torso=not (network or flame_model))
-    try:
-        return _export(reading, out, ply_path, preview_path, timer, name, network, flame_model=flame_model,
-                       landmark_embedding=landmark_embedding, points=points, weights=weights, onnx=onnx,
-                       device=device, say=say)
-    finally:
-        reading.close()
-
-
-def _export(reading, out: Path, ply_path: Path | None, preview_path: Path | None, timer: StageTimer, name: str,
-            network: bool, *, flame_model, landmark_embedding, points, weights, onnx, device, say) -> ExportReport:
-    from exporter.lamfile import write_lam
-    from exporter.lamfile.photo_record import PhotoRecord
-    from lam_core.reconstruct.seam import choose
-
     notes: list[str] = []
-    if network:  # the model file is checked (and loaded) before the photo is used: its errors come first
-        with timer("network weights"):
-            reconstructor = choose(weights=weights, onnx=onnx, device=device, levels=POINTS[points],
-                                   flame_model=flame_model, landmark_embedding=landmark_embedding, notes=notes,
-                                   say=say, progress=say is not None)
-    photo_input = reading.result(timer)
+    # the photo is read (in a forked child where that is safe) while the reconstruction's modules import
+    with contextlib.closing(PhotoRead(photo, name, torso=not (network or flame_model))) as reading:
+        from exporter.lamfile import write_lam
+        from exporter.lamfile.photo_record import PhotoRecord
+        from lam_core.reconstruct.seam import choose
+
+        if network:  # the model file is checked (and loaded) before the photo is used: its errors come first
+            with timer("network weights"):
+                reconstructor = choose(weights=weights, onnx=onnx, device=device, levels=POINTS[points],
+                                       flame_model=flame_model, landmark_embedding=landmark_embedding,
+                                       notes=notes, say=say, progress=say is not None)
+        photo_input = reading.result(timer)
     rgb, face = photo_input.rgb, photo_input.face
     if face.n_faces > 1:
         notes.append(f"{face.n_faces} faces in {name}: using the largest")

@@ -21,3 +21,9 @@ class StageTimer:
         t0 = time.perf_counter()
         yield
         self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - t0
+
+    def record(self, name: str, seconds: float) -> None:
+        """A stage that ran elsewhere (lam-export's photo reader, in its child): announced, and its time kept."""
+        if self.log:
+            self.log(f"{name} ...")
+        self.times[name] = self.times.get(name, 0.0) + seconds
