@@ -6,8 +6,8 @@ import pytest
 from scipy import ndimage
 
 from lam_core.camera import Camera
-from lam_core.reconstruct.bust import (NECK_RADIUS, _half_depth, _rows, body_rings, source_rows, turned_axes,
-                                      upper_body_top)
+from lam_core.reconstruct.bust import (NECK_RADIUS, _half_depth, _rows, beside_head, body_rings, source_rows,
+                                      turned_axes, upper_body_top)
 
 CAM = Camera(512, 512, 640.0, 640.0, 256.0, 256.0)   # world = camera frame
 DEPTH = 0.7
@@ -171,17 +171,28 @@ def test_every_point_of_a_ring_knows_its_photo_row(yaw):
 
 def test_the_body_starts_above_the_chin_where_the_person_shows_beside_the_head():
     """A collar (or long hair) rising beside the neck above the chin: the rings start where it begins, not
-    at the chin. A silhouette that is the head alone down to the chin keeps the chin."""
+    at the chin. A silhouette that is the head alone down to the chin keeps the chin. An ear standing out past
+    the head is beside it too, but only what hangs together with the body below the chin is attached."""
     yy, xx = np.mgrid[:512, :512]
     head = (xx - 250) ** 2 / 60 ** 2 + (yy - 150) ** 2 / 80 ** 2 < 1          # chin at row 230
+
+    def top(sil):
+        return upper_body_top(beside_head(sil, head, 230.0, 130.0)[0], 230.0)
+
     body = (yy > 225) & (np.abs(xx - 250) < 30 + 2 * (yy - 225))
-    assert upper_body_top(head | body, head, 230.0, 130.0) == 230.0
+    assert top(head | body) == 230.0
     collar = (yy > 195) & (np.abs(xx - 250) < 95) & ~head                    # beside the jaw from row 195
-    top = upper_body_top(head | body | collar, head, 230.0, 130.0)
-    assert 195 <= top <= 199, top
+    assert 195 <= top(head | body | collar) <= 199
+    beside, attached = beside_head(head | body | collar, head, 230.0, 130.0)
+    assert attached[200:225].sum() > 0.9 * beside[200:225].sum()
     # specks and the mask's soft rim along the head's outline do not count
     rim = ndimage.binary_dilation(head, iterations=2) & ~head
-    assert upper_body_top(head | body | rim, head, 230.0, 130.0) == 230.0
+    assert top(head | body | rim) == 230.0
+    # ears: beside the head from row 140, attached to nothing below the chin
+    ears = (((xx - 188) ** 2 + (yy - 160) ** 2 < 15 ** 2) | ((xx - 312) ** 2 + (yy - 160) ** 2 < 15 ** 2)) & ~head
+    beside, attached = beside_head(head | body | ears, head, 230.0, 130.0)
+    assert beside.sum() > 100 and not attached.any()
+    assert 140 <= top(head | body | ears) <= 150
 
 
 def test_rings_keep_inside_the_silhouettes_level_edges_by_their_discs_spread():

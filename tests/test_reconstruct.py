@@ -244,6 +244,57 @@ def test_the_bust_holds_up_from_every_side(open_head_avatar, astronaut):
     assert through.max() < 0.02, through.max()
 
 
+def test_above_the_chin_a_collar_keeps_the_rings_sides_and_an_ear_is_a_thin_piece(astronaut):
+    """Above the chin the body's rings keep what the silhouette shows beside the head. A collar, which hangs
+    together with the body below the chin, keeps the ring's sides, front to back. An ear wider than the head
+    model's touches nothing below the chin: the rings there made a slab running from the cheek to the back of
+    the head (pale, from the side, on LAM's p2-1); now it is a piece EAR_HALF_DEPTH either side of the ring's
+    rim, where the photo shows the ear."""
+    from lam_core.open_head import load_open_head_parts
+    from lam_core.reconstruct.bust import CHIN, EAR_HALF_DEPTH, EYES, add_bust, head_footprint, source_rows
+    from lam_core.reconstruct.fit_open_head import fit_open_head
+    from lam_core.rig import Rig
+
+    img, face, mask = astronaut
+    head = load_open_head_parts()
+    fit = fit_open_head(head, face, mask)
+    rig = Rig.from_head_model(head.model, fit.shape)
+    cam, params = fit.camera, fit.params
+    with torch.no_grad():
+        sk = rig.deform(params)
+    foot = head_footprint(sk.vertices[0].numpy().astype(np.float64), rig.faces, cam)
+    chin_v, eyes_v = float(face.points[CHIN, 1]), float(face.points[EYES, 1].mean())
+    h = chin_v - eyes_v
+    yy, xx = np.mgrid[: cam.height, : cam.width]
+    row = int(eyes_v + 0.35 * h)
+    cols = np.flatnonzero(foot[row])
+    body = (yy > chin_v - 2) & (np.abs(xx - face.points[CHIN, 0]) < 0.6 * h + 1.5 * (yy - chin_v).clip(0))
+    ears = np.zeros_like(foot)
+    for edge, out in ((cols.min(), -1), (cols.max(), 1)):   # a disc beside each side, 26 px past the head
+        ears |= (xx - (edge + out * 6)) ** 2 + ((yy - row) / 2.0) ** 2 < 20 ** 2
+    ears &= ~foot
+    collar = (yy > eyes_v + 0.6 * h) & (np.abs(xx - face.points[CHIN, 0]) < 0.9 * h) & ~foot
+    neck = sk.joints[0, rig.joint_names.index("neck")].numpy().astype(np.float64)
+
+    def beside(sil):
+        """The depths (about the neck's) of the body's points above the chin that lie beside the head, and
+        their pixels."""
+        bust = add_bust(rig, params, cam, foot | body | sil, face.points, face.height_px)
+        with torch.no_grad():
+            posed = bust.deform(params).vertices[0].numpy().astype(np.float64)[bust.regions["bust"]]
+        uv = cam.project(posed)
+        u = np.clip(uv[:, 0].astype(int), 0, cam.width - 1)
+        v = np.clip(uv[:, 1].astype(int), 0, cam.height - 1)
+        above = (source_rows(posed, cam, neck) < chin_v - 4) & ~foot[v, u]
+        return posed[above] @ cam.world_to_camera[2, :3] - cam.world_to_camera[2, :3] @ neck, (v[above], u[above])
+
+    dz, _ = beside(collar)
+    assert np.ptp(dz) > 0.1                                     # the collar: a ring's sides, front to back
+    dz, (v, u) = beside(ears)
+    assert len(dz) > 20 and np.abs(dz).max() <= EAR_HALF_DEPTH + 1e-6   # the ears: thin pieces, no slab
+    assert ears[v, u].mean() > 0.9                              # where the photo shows them
+
+
 def test_hair_beyond_the_skull_grows_as_a_volume_behind_the_face(astronaut):
     """A bun in the photo's silhouette above the head: the back half of the cranium grows up into it, the
     face and the front of the head stay where the photo put them."""

@@ -36,6 +36,7 @@ CARRY_SMOOTH_BINS = 9        # ... its medoid over this many heights (1 cm each)
 EDGE_SLACK_PX = 3            # the body keeps out of silhouette gaps wider than twice this
 HEAD_TUCK_PX = 2             # above the chin, the rings keep what lies beside the head and this far under its edge
 MIN_BESIDE_PX = 30           # ... when the silhouette shows at least this much beside the head there
+EAR_HALF_DEPTH = 0.015       # metres: an ear standing out past the head is a piece this deep either side of its rim
 FRAME_PX = 2.0              # a body reaching this close to the photo's lower edge is cut by it and closed by a lid
 LID_CLEARANCE = 0.5         # the lid's grid keeps this many cells from its ring
 ALPHA_HALF_SIGMAS = 1.18    # a disc facing the camera covers (alpha > 0.5) sqrt(2 ln 2) sigmas round its point
@@ -285,19 +286,32 @@ def head_footprint(vertices: np.ndarray, faces: np.ndarray, camera: Camera) -> n
     return np.asarray(im, dtype=bool)
 
 
-def upper_body_top(sil: np.ndarray, head: np.ndarray, chin_v: float, eyes_v: float) -> float:
-    """The row the body's rings start at: the chin's, or higher, up to the eyes' row, where the silhouette
-    holds the person beside the head, which the head does not cover (a collar, long hair beside the neck and
-    cheeks). Specks and the mask's soft edge along the head's outline do not count."""
+def beside_head(sil: np.ndarray, head: np.ndarray, chin_v: float,
+                eyes_v: float) -> tuple[np.ndarray, np.ndarray]:
+    """Two (H, W) bool masks: what the silhouette holds beside the head, which the head does not cover, between
+    the eyes' row and the chin's; and the part of it that hangs together with the body below the chin (a
+    collar, long hair beside the neck and cheeks). An ear that stands out past the head model's is in the first
+    only: it touches nothing below the chin. Specks and the mask's soft edge along the head's outline do not
+    count."""
+    beside, attached = np.zeros(sil.shape, bool), np.zeros(sil.shape, bool)
     lo, hi = int(max(np.ceil(eyes_v), 0)), int(min(np.floor(chin_v), sil.shape[0]))
     if hi <= lo:
-        return chin_v
-    beside = sil[lo:hi] & ~ndimage.binary_dilation(head[lo:hi], iterations=EDGE_SLACK_PX)
-    beside = ndimage.binary_opening(beside, iterations=EDGE_SLACK_PX)
-    rows = np.flatnonzero(beside.sum(1) > 0)
+        return beside, attached
+    # followed down to the picture's bottom, to tell what hangs together with the body below the chin
+    down = sil[lo:] & ~ndimage.binary_dilation(head[lo:], iterations=EDGE_SLACK_PX)
+    beside[lo:hi] = ndimage.binary_opening(down[:hi - lo], iterations=EDGE_SLACK_PX)
+    labels, _ = ndimage.label(ndimage.binary_opening(down, iterations=EDGE_SLACK_PX) | beside[lo:])
+    body = np.unique(labels[hi - lo:])
+    attached[lo:hi] = beside[lo:hi] & np.isin(labels[:hi - lo], body[body > 0])
+    return beside, attached
+
+
+def upper_body_top(beside: np.ndarray, chin_v: float) -> float:
+    """The row the body's rings start at: the chin's, or higher, up to the eyes' row, where the silhouette
+    holds the person beside the head (``beside``, :func:`beside_head`'s first mask)."""
     if beside.sum() < MIN_BESIDE_PX:
         return chin_v
-    return float(lo + rows[0])
+    return float(np.flatnonzero(beside.any(1))[0])
 
 
 def _keep_vertices(pts: np.ndarray, faces: np.ndarray,
@@ -338,7 +352,8 @@ def add_bust(rig: Rig, params: FrameParams, camera: Camera, sil: np.ndarray, fac
     neck = sk.joints[0, rig.joint_names.index("neck")].numpy().astype(np.float64)
     chin_v = float(face_px[CHIN, 1])
     head = head_footprint(sk.vertices[0].numpy().astype(np.float64), rig.faces, camera)
-    top = upper_body_top(sil, head, chin_v, float(face_px[EYES, 1].mean()))
+    beside, attached = beside_head(sil, head, chin_v, float(face_px[EYES, 1].mean()))
+    top = upper_body_top(beside, chin_v)
     made = body_rings(camera, sil, face_px[CHIN, :2], face_height_px, neck, torso_yaw, top_px=top,
                       disc_sigma=disc_sigma)
     if made is None:
@@ -354,7 +369,21 @@ def add_bust(rig: Rig, params: FrameParams, camera: Camera, sil: np.ndarray, fac
         tucked = ndimage.binary_erosion(head, iterations=HEAD_TUCK_PX)
         r = np.clip(uv[:, 1].astype(int), 0, tucked.shape[0] - 1)
         c = np.clip(uv[:, 0].astype(int), 0, tucked.shape[1] - 1)
-        pts, faces, used = _keep_vertices(pts, faces, ~((source_rows(pts, camera, neck) < chin_v) & tucked[r, c]))
+        above = source_rows(pts, camera, neck) < chin_v
+        # what stands out past the head there but does not hang together with the body below the chin is an
+        # ear wider than the head model's: the ring's sides there ran from the cheek to the back of the head (a
+        # slab, pale from the side). Its front, which the photo shows, is pressed along its rays from the camera
+        # to within EAR_HALF_DEPTH of the ring's rim (a thin piece; the photo's view does not change); its back
+        # is dropped
+        ear = above & ~ndimage.binary_dilation(attached, iterations=EDGE_SLACK_PX)[r, c]
+        w2c = camera.world_to_camera
+        axis_depth = float(w2c[2, :3] @ neck + w2c[2, 3])
+        cam = pts @ w2c[:3, :3].T + w2c[:3, 3]
+        front = ear & (cam[:, 2] < axis_depth - EAR_HALF_DEPTH)
+        back = ear & (cam[:, 2] > axis_depth + EAR_HALF_DEPTH)
+        pts = pts.copy()
+        pts[front] = (cam[front] * ((axis_depth - EAR_HALF_DEPTH) / cam[front, 2])[:, None] - w2c[:3, 3]) @ w2c[:3, :3]
+        pts, faces, used = _keep_vertices(pts, faces, ~(above & tucked[r, c]) & ~back)
         lid = lid[used]
     # into the canonical frame: undo the root joint's transform of the photo's pose
     root = sk.transforms[0, ROOT].numpy().astype(np.float64)
