@@ -122,6 +122,23 @@ def test_a_person_in_a_wide_photo_is_segmented_around_the_bust(astronaut, backdr
     assert (inside & own).sum() / (inside | own).sum() > (whole & own).sum() / (whole | own).sum()
 
 
+def test_a_portrait_narrower_than_the_bust_keeps_the_body_below_the_face(astronaut):
+    """A tall photo narrower than the bust's crop (the astronaut cut to 320x512, her body down to the lower
+    edge): the crop round the bust keeps the photo's width and the bust's full height. A square as wide as
+    the photo cut the person mask off at row 320, mid-chest, and the avatar's body with it (4 of 10 real
+    portraits measured so; their whole-person PSNR rose from 13.4-16.6 dB to 20.5-22.9 dB)."""
+    from lam_core.photo.matting import person_box
+
+    tall = np.ascontiguousarray(astronaut[:, 100:420])
+    face = detect_face(tall, "portrait")
+    box = person_box(face.points, tall.shape[:2])
+    assert box is None or box[3] - box[1] > box[2] - box[0]
+    mask = foreground_mask(tall, face) > 0.5
+    assert mask[400:].mean() > 0.5                      # the body below the square's reach is the person's
+    own = foreground_mask(astronaut)[:, 100:420] > 0.5  # as the whole photo's own mask has it
+    assert (mask & own).sum() / (mask | own).sum() > 0.8   # 0.87 measured (the held helmet, cut by the edge)
+
+
 def test_no_face_in_cat():
     from skimage import data
 

@@ -714,6 +714,22 @@ def test_the_back_of_the_head_takes_the_hair_colour(open_head_avatar):
     assert np.abs(np.median(seen_px, axis=0) - hair).max() < 0.03, (np.median(seen_px, axis=0), hair)
 
 
+def test_a_tight_portraits_head_shows_nothing_below_the_bust(astronaut):
+    """A photo cut off close under the chin gives a body shorter than the head model's own neck: the neck
+    hung below the bust's lower end, a stub seen from behind and from below. Nothing of the head shows below
+    the body's lowest point."""
+    img, face, _ = astronaut
+    crop = np.ascontiguousarray(img[: int(face.points[152, 1] + 0.3 * face.height_px)])
+    f = detect_face(crop, "tight portrait")
+    rec = reconstruct(crop, f, foreground_mask(crop, f))
+    pts, g = rec.avatar.points, rec.avatar.gaussians
+    body = pts.in_region("bust")
+    below = ~body & (pts.vertices[:, 1] < pts.vertices[body, 1].min())
+    assert below.sum() > 10                           # the head model's neck reaches below this short bust ...
+    assert (g.opacities[below] == 0).all()            # ... and none of it shows
+    assert (g.opacities[~body & ~below] > 0.5).mean() > 0.99
+
+
 def test_the_body_back_carries_no_stripes_from_one_rows_sides_but_keeps_a_step():
     """The sides' colour is a running medoid over 9 cm of height: a stripe 1-2 cm high on the sides (a fold, a
     strap, the rings' own sampling) does not go round the back, a change of clothing (a collar) does, sharp."""

@@ -2,8 +2,10 @@
 
 The segmenter sees its input at 256x256. A person who fills a small part of a large or landscape photo is
 then a few dozen pixels to it: the mask comes out coarse, and things beside the person (a flag, a held helmet)
-are taken in. Given the face, the segmenter runs on a square crop around the person's bust instead (the way
-the face mesh runs on a crop around the face), and the mask is pasted back (0 outside the crop).
+are taken in. Given the face, the segmenter runs on a crop around the person's bust instead (the way the face
+mesh runs on a crop around the face), and the mask is pasted back (0 outside the crop). The crop is square
+where the photo holds it; a portrait photo narrower than the bust keeps its width, and the crop its full
+height down the bust (a square as wide as the photo cut the body off at mid-chest).
 """
 
 from __future__ import annotations
@@ -31,17 +33,21 @@ def foreground_mask(rgb: np.ndarray, face=None) -> np.ndarray:
 
 
 def person_box(points: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
-    """(x0, y0, x1, y1): a square around the bust of the face whose landmarks are ``points`` (pixels), inside an
-    image of ``shape`` (H, W); None when it would cover most of the image anyway."""
+    """(x0, y0, x1, y1): a box round the bust of the face whose landmarks are ``points`` (pixels), inside an
+    image of ``shape`` (H, W): a square CROP_FACES face heights wide, or as wide as the image holds; as tall,
+    or taller where the image is narrower than the bust (a portrait photo keeps the bust below the face down to
+    CROP_FACES face heights); None when it would cover most of the image anyway."""
     h, w = shape
     top, bottom = float(points[:468, 1].min()), float(points[:468, 1].max())
-    side = int(round(min(CROP_FACES * (bottom - top), h, w)))
-    if side * side >= FULL_SHARE * h * w or side < 16:
+    side = CROP_FACES * (bottom - top)
+    bw = int(round(min(side, h, w)))
+    bh = int(round(min(side, h)))
+    if bw * bh >= FULL_SHARE * h * w or min(bw, bh) < 16:
         return None
     cx = float(points[:468, 0].mean())
-    x0 = int(np.clip(round(cx - side / 2), 0, w - side))
-    y0 = int(np.clip(round(top - CROP_ABOVE * (bottom - top)), 0, h - side))
-    return x0, y0, x0 + side, y0 + side
+    x0 = int(np.clip(round(cx - bw / 2), 0, w - bw))
+    y0 = int(np.clip(round(top - CROP_ABOVE * (bottom - top)), 0, h - bh))
+    return x0, y0, x0 + bw, y0 + bh
 
 
 def _segment(rgb: np.ndarray) -> np.ndarray:

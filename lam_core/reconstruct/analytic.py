@@ -134,6 +134,10 @@ def gaussians_from_photo(points: RigPoints, params: FrameParams, camera: Camera,
         if not lid.any():
             opacities[body] *= body_fade(row_height[body], float(np.ptp(face_rows)) if len(face_rows) else 0.0)
         opacities[off_person] = 0.0
+        # the head model's own neck reaches ~10 cm below the chin; a photo cut off close under the chin (a
+        # tight portrait) gives a shorter body, and the neck then hung below the bust's lower end, a stub seen
+        # from behind and from below: none of the head shows below the body's lowest point
+        opacities[~body & (rest[:, 1] < rest[body, 1].min())] = 0.0
     g = Gaussians(
         offsets=offsets.astype(np.float32),
         colors=colours.astype(np.float32),
