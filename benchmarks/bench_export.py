@@ -38,13 +38,15 @@ def timed_runs(n: int = 5) -> tuple[list[float], dict[str, list[float]], int]:
 def quality() -> None:
     from lam_core.photo import detect_face, load_photo
     from lam_core.reconstruct.seam import GeometricReconstructor, read_photo_input
+    from lam_core.photo.reading import WORK_FACE_PX
     from lam_core.metrics import psnr
     from lam_core.reconstruct.quality import front_quality, head_centre, masked_photo, orbit_about_head
     from lam_core.render import render_posed
     from lam_core.errors import LamError
 
     rgb = load_photo(PHOTO)
-    photo = read_photo_input(rgb, PHOTO.name)   # as lam-export gathers it
+    photo = read_photo_input(rgb, PHOTO.name, max_face_px=WORK_FACE_PX)   # as lam-export does
+    rgb = photo.rgb   # its working copy, when the photo is larger than that
     face, mask = photo.face, photo.mask
     rec = GeometricReconstructor()(photo)
     posed = rec.avatar.animate(rec.photo_params)

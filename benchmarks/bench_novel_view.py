@@ -70,6 +70,7 @@ def main() -> int:
     from exporter.official_zip import read_official_zip
     from lam_core.camera import Camera
     from lam_core.reconstruct.seam import GeometricReconstructor, read_photo_input
+    from lam_core.photo.reading import WORK_FACE_PX
     from lam_core.reconstruct.quality import front_view, head_centre, orbit_about_head
     from lam_core.render import render_posed
 
@@ -81,7 +82,7 @@ def main() -> int:
     photo = photo_render.rgb_uint8()
 
     t0 = time.perf_counter()
-    photo_input = read_photo_input(photo, "front view", focal=cam.fx)   # as lam-export gathers it
+    photo_input = read_photo_input(photo, "front view", focal=cam.fx, max_face_px=WORK_FACE_PX)  # as lam-export
     mask = photo_input.mask
     rec = GeometricReconstructor()(photo_input)
     export_s = time.perf_counter() - t0

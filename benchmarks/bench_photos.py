@@ -1,5 +1,7 @@
 """The default reconstructor on your own photos (issue: the bust): per photo and as medians, the figures
-bench_export prints for the example photo, so they can be taken on photos this project does not ship.
+bench_export prints for the example photo, so they can be taken on photos this project does not ship. The
+front view is compared with the photo at its own size; the view from behind and the turned views are
+rendered at the size of the copy the avatar was fitted to (the face WORK_FACE_PX tall).
 
     LAM_BENCH_PHOTOS=~/my-photos python benchmarks/bench_photos.py      (or: python bench_photos.py DIR)
 
@@ -30,27 +32,39 @@ def figures(path: Path) -> dict[str, float]:
     from lam_core.photo import detect_face, load_photo
     from lam_core.reconstruct.quality import front_quality, head_centre, masked_photo, orbit_about_head
     from lam_core.reconstruct.seam import GeometricReconstructor, read_photo_input
+    from lam_core.photo.reading import WORK_FACE_PX
     from lam_core.render import render_posed
 
     rgb = load_photo(path)
     t0 = time.perf_counter()
-    photo = read_photo_input(rgb, path.name)
+    photo = read_photo_input(rgb, path.name, max_face_px=WORK_FACE_PX)   # as lam-export does
     rec = GeometricReconstructor()(photo)
     seconds = time.perf_counter() - t0
     posed = rec.avatar.animate(rec.photo_params)
-    front = render_posed(posed, rec.camera, backend="cpu").rgb_uint8()
+    # compared with the photo at its own size (the avatar was fitted to a copy scaled so the face is
+    # WORK_FACE_PX tall): the photo's camera, the mask and the landmarks taken back to its pixels
+    camera = photo.camera_in_photo(rec.camera)
+    h, w = rgb.shape[:2]
+    mask = photo.mask
+    if photo.photo_shape is not None:
+        from PIL import Image
+
+        mask = np.asarray(Image.fromarray(photo.mask).resize((w, h), Image.Resampling.BILINEAR))
+    k = np.array([w / photo.rgb.shape[1], h / photo.rgb.shape[0], w / photo.rgb.shape[1]])
+    points = photo.face.points * k
+    front = render_posed(posed, camera, backend="cpu").rgb_uint8()
     try:
         again = detect_face(front, "front render").points
     except LamError:
         again = None
-    q = front_quality(front, rgb, photo.mask, photo.face.points, again, photo.face.interocular_px)
-    whole = psnr(front.astype(np.float64) / 255.0, masked_photo(rgb, photo.mask), photo.mask > 0.5)
+    q = front_quality(front, rgb, mask, points, again, photo.face.interocular_px * k[0])
+    whole = psnr(front.astype(np.float64) / 255.0, masked_photo(rgb, mask), mask > 0.5)
     centre = head_centre(rec.avatar)
     back = render_posed(posed, orbit_about_head(rec.camera, centre, 180, 0), backend="cpu").alpha.numpy().squeeze()
     # inside the silhouette seen from behind: 3 px in from its outline, and (the outline's soft ramp grows with
     # the photo's size) a tenth of the face's height in
     edge3 = ndimage.binary_erosion(back > 0.5, iterations=3)
-    deep = ndimage.binary_erosion(back > 0.5, iterations=max(3, int(0.1 * photo.face.height_px)))
+    deep = ndimage.binary_erosion(back > 0.5, iterations=max(3, int(0.1 * photo.face.height_px)))   # (copy's)
     found = 0
     for yaw, pitch in TURNED:
         try:

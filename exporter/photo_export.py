@@ -110,6 +110,7 @@ def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_m
     ``weights`` (a LAM checkpoint, torch on ``device``) or ``onnx`` (an exported network, onnxruntime) use
     LAM's network instead of the geometric reconstructor; ``say`` gets its time estimate."""
     from exporter.photo_read import PhotoRead
+    from lam_core.photo.reading import WORK_FACE_PX
 
     if points not in POINTS:
         raise OutputError(f"--points must be one of {', '.join(POINTS)}, got {points!r}")
@@ -128,7 +129,11 @@ def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_m
     network = bool(weights or onnx)
     notes: list[str] = []
     # the photo is read (in a forked child where that is safe) while the reconstruction's modules import
-    with contextlib.closing(PhotoRead(photo, name, torso=not (network or flame_model))) as reading:
+    # the geometric reconstructors work on a copy of the photo scaled to their Gaussians' detail; LAM's
+    # network takes its own crop of the photo as it is
+    max_face_px = None if network else WORK_FACE_PX * (2 if points == "80k" else 1)
+    with contextlib.closing(PhotoRead(photo, name, torso=not (network or flame_model),
+                                      max_face_px=max_face_px)) as reading:
         from exporter.lamfile import write_lam
         from exporter.lamfile.photo_record import PhotoRecord
         from lam_core.reconstruct.seam import choose
@@ -176,7 +181,7 @@ def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_m
             with timer("write .lam"):
                 size = write_lam(tmp_out, rec.avatar, thumbnail=_thumbnail(rgb, face.points),
                                  thumbnail_mime="image/jpeg", meta={"source": name, "head": head_name, "points": points},
-                                 photo=PhotoRecord(rec.camera, rec.photo_params))
+                                 photo=PhotoRecord(photo_input.camera_in_photo(rec.camera), rec.photo_params))
         if ply_path is not None:
             from exporter.ply import write_ply
 

@@ -28,15 +28,16 @@ from lam_core.errors import LamError
 PHOTO_STAGES = ("read photo", "face landmarks", "person mask", "pose landmarks")  # what the child times
 
 
-def read_photo(path: str | os.PathLike, name: str, torso: bool, timer=None):
-    """Load ``path`` and gather what the reconstructors need from it (lam_core.photo.reading)."""
+def read_photo(path: str | os.PathLike, name: str, torso: bool, timer=None, max_face_px: float | None = None):
+    """Load ``path`` and gather what the reconstructors need from it (lam_core.photo.reading; ``max_face_px``:
+    on a copy scaled down so the face is at most that tall)."""
     from lam_core.photo import load_photo
     from lam_core.photo.reading import read_photo_input
 
     timer = timer or (lambda stage: contextlib.nullcontext())
     with timer("read photo"):
         rgb = load_photo(path)
-    return read_photo_input(rgb, name, timer, torso=torso)
+    return read_photo_input(rgb, name, timer, torso=torso, max_face_px=max_face_px)
 
 
 def can_fork() -> bool:
@@ -59,7 +60,7 @@ def _die_with_parent(parent: int) -> None:
         os._exit(0)
 
 
-def _child(read_end, conn, parent, path, name, torso) -> None:
+def _child(read_end, conn, parent, path, name, torso, max_face_px) -> None:
     import signal
 
     read_end.close()  # only the parent reads: when it is gone, sending fails here instead of blocking
@@ -68,7 +69,7 @@ def _child(read_end, conn, parent, path, name, torso) -> None:
     _die_with_parent(parent)
     times = StageTimer()  # the caller's log is the parent's: it hears of these stages when they come back
     try:
-        message = ("ok", read_photo(path, name, torso, times), times.times)
+        message = ("ok", read_photo(path, name, torso, times, max_face_px), times.times)
     except LamError as exc:
         message = ("user", exc)
     except BaseException:  # a bug: its traceback goes to the parent
@@ -85,8 +86,8 @@ def _child(read_end, conn, parent, path, name, torso) -> None:
 class PhotoRead:
     """A photo being read: in a forked child (``forked``) or, when asked for, in this process."""
 
-    def __init__(self, path, name: str, torso: bool, fork: bool | None = None):
-        self.path, self.name, self.torso = path, name, torso
+    def __init__(self, path, name: str, torso: bool, fork: bool | None = None, max_face_px: float | None = None):
+        self.path, self.name, self.torso, self.max_face_px = path, name, torso, max_face_px
         self._process = self._conn = None
         if not (can_fork() if fork is None else fork):
             return
@@ -95,7 +96,7 @@ class PhotoRead:
 
         ctx = multiprocessing.get_context("fork")
         read_end, write_end = ctx.Pipe(duplex=False)
-        process = ctx.Process(target=_child, args=(read_end, write_end, os.getpid(), path, name, torso),
+        process = ctx.Process(target=_child, args=(read_end, write_end, os.getpid(), path, name, torso, max_face_px),
                               daemon=True)
         # a Ctrl-C during the fork waits until both sides know their part (the child ignores it, this
         # process has the child in hand and stops it on the way out)
@@ -116,7 +117,7 @@ class PhotoRead:
     def result(self, timer=None):
         """The PhotoInput. ``timer`` (a StageTimer) gets the stages' times, whichever process ran them."""
         if self._process is None:
-            return read_photo(self.path, self.name, self.torso, timer)
+            return read_photo(self.path, self.name, self.torso, timer, self.max_face_px)
         try:
             message = self._conn.recv()
         except (EOFError, OSError):  # the child died (killed, out of memory): read the photo here instead
@@ -124,7 +125,7 @@ class PhotoRead:
         finally:
             self.close()
         if message is None:
-            return read_photo(self.path, self.name, self.torso, timer)
+            return read_photo(self.path, self.name, self.torso, timer, self.max_face_px)
         kind, *rest = message
         if kind == "user":
             raise rest[0]

@@ -76,6 +76,25 @@ def test_a_small_face_in_a_landscape_photo_is_exported(photos, tmp_path):
     assert (f.photo.camera.width, f.photo.camera.height) == (2000, 1500)
 
 
+def test_a_large_photo_is_reconstructed_on_a_working_copy_and_recorded_at_its_own_size(photos, tmp_path):
+    """The astronaut at 4x (2048x2048, a 432-px face, as a phone photo's): reconstructed on a copy scaled so
+    the face is WORK_FACE_PX tall (a 12-MP portrait took 70 s and 16 GB at its own size, 7 s and 1 GB so), and
+    its camera recorded in the photo's own pixels: 4x the 512-px photo's focal length and centre."""
+    astro = Image.open(photos / "astronaut.jpg").convert("RGB")
+    astro.resize((2048, 2048), Image.Resampling.LANCZOS).save(tmp_path / "big.jpg", quality=92)
+    r = run([tmp_path / "big.jpg", "-o", tmp_path / "big.lam"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    r = run([photos / "astronaut.jpg", "-o", tmp_path / "small.lam"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    big, small = read_lam(tmp_path / "big.lam"), read_lam(tmp_path / "small.lam")
+    cb, cs = big.photo.camera, small.photo.camera
+    assert (cb.width, cb.height) == (2048, 2048)
+    assert cb.fx == pytest.approx(4 * cs.fx, rel=0.05) and cb.fy == pytest.approx(4 * cs.fy, rel=0.05)
+    assert cb.cx == pytest.approx(4 * cs.cx, abs=8) and cb.cy == pytest.approx(4 * cs.cy, abs=8)
+    np.testing.assert_allclose(cb.world_to_camera[:3, :3], cs.world_to_camera[:3, :3], atol=0.03)
+    assert abs(big.avatar.n - small.avatar.n) < 0.1 * small.avatar.n
+
+
 def test_two_faces_take_the_largest_and_say_so(photos, tmp_path):
     r = run([photos / "two.png", "-o", tmp_path / "two.lam"], tmp_path)
     assert r.returncode == 0, r.stderr

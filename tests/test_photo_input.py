@@ -139,6 +139,32 @@ def test_a_portrait_narrower_than_the_bust_keeps_the_body_below_the_face(astrona
     assert (mask & own).sum() / (mask | own).sum() > 0.8   # 0.87 measured (the held helmet, cut by the edge)
 
 
+def test_a_large_photo_is_read_on_a_working_copy_with_its_landmarks_and_camera(astronaut):
+    """``max_face_px``: the face is found in the photo as it is, the rest gathered on a copy scaled so the face
+    is that tall; the landmarks are scaled with it (they agree with MediaPipe's on the copy), and a camera of
+    the copy maps back to the photo's own pixels."""
+    from lam_core.camera import Camera
+    from lam_core.photo.reading import read_photo_input
+
+    big = np.asarray(Image.fromarray(astronaut).resize((1536, 1536), Image.Resampling.LANCZOS))
+    got = read_photo_input(big, "big", max_face_px=192.0, focal=3000.0)
+    h, w = got.rgb.shape[:2]
+    assert got.photo_shape == (1536, 1536) and 600 < w == h < 1536 and got.mask.shape == (h, w)
+    assert got.face.height_px == pytest.approx(192.0, abs=1.0) and got.face.image_size == (w, h)
+    assert got.focal == pytest.approx(3000.0 * w / 1536)
+    again = detect_face(got.rgb, "copy")
+    assert np.abs(again.points[:468, :2] - got.face.points[:468, :2]).mean() < 0.03 * got.face.interocular_px
+    cam = Camera(w, h, 800.0, 800.0, w / 2, h / 2)
+    back = got.camera_in_photo(cam)
+    assert (back.width, back.height) == (1536, 1536)
+    assert back.fx == pytest.approx(800.0 * 1536 / w) and back.cx == pytest.approx(768.0)
+    p = np.array([[0.05, -0.02, 2.0]])
+    np.testing.assert_allclose(back.project(p)[0, :2], cam.project(p)[0, :2] * 1536 / w, rtol=1e-9)
+    # a photo whose face is no taller than that is read as it is
+    same = read_photo_input(astronaut, "astronaut", max_face_px=192.0)
+    assert same.photo_shape is None and same.rgb is astronaut and same.camera_in_photo(cam) is cam
+
+
 def test_no_face_in_cat():
     from skimage import data
 
