@@ -39,6 +39,8 @@ def photos(tmp_path_factory):
     ihdr = struct.pack(">IIBBBBB", 40000, 40000, 8, 2, 0, 0, 0)
     chunk = lambda t, b: struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b))  # noqa: E731
     (d / "huge.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
+    ihdr = struct.pack(">IIBBBBB", 17000, 2000, 8, 2, 0, 0, 0)   # 34 MP: allowed, but a side past 16384
+    (d / "panorama.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
     return d
 
 
@@ -106,6 +108,7 @@ def test_two_faces_take_the_largest_and_say_so(photos, tmp_path):
     ("truncated.jpg", "corrupt or truncated"),
     ("tiny.png", "too small"),
     ("huge.png", "more than"),
+    ("panorama.png", "more than the 16384 allowed on a side"),
     ("grey.png", "no face found in grey.png"),
     ("cat.jpg", "no face found in cat.jpg"),
     ("missing.jpg", "photo not found"),

@@ -123,20 +123,24 @@ def test_a_person_in_a_wide_photo_is_segmented_around_the_bust(astronaut, backdr
 
 
 def test_a_portrait_narrower_than_the_bust_keeps_the_body_below_the_face(astronaut):
-    """A tall photo narrower than the bust's crop (the astronaut cut to 320x512, her body down to the lower
-    edge): the crop round the bust keeps the photo's width and the bust's full height. A square as wide as
-    the photo cut the person mask off at row 320, mid-chest, and the avatar's body with it (4 of 10 real
-    portraits measured so; their whole-person PSNR rose from 13.4-16.6 dB to 20.5-22.9 dB)."""
-    from lam_core.photo.matting import person_box
+    """A tall photo narrower than the bust's crop: the astronaut cut to 320 px wide, on a 1100-px-tall grey
+    page. The crop round the bust keeps the photo's width and the bust's 7 face heights; a square as wide as
+    the photo cut the person mask off 320 px below its top, at mid-chest, and the avatar's body with it (4 of
+    10 real portraits measured so; their whole-person PSNR rose from 13.4-16.6 dB to 20.5-22.9 dB)."""
+    from lam_core.photo.matting import CROP_FACES, person_box
 
-    tall = np.ascontiguousarray(astronaut[:, 100:420])
+    tall = np.full((1100, 320, 3), 128, np.uint8)
+    tall[:512] = astronaut[:, 100:420]
     face = detect_face(tall, "portrait")
     box = person_box(face.points, tall.shape[:2])
-    assert box is None or box[3] - box[1] > box[2] - box[0]
+    assert box is not None
+    x0, y0, x1, y1 = box
+    assert (x0, x1) == (0, 320) and y1 - y0 == round(CROP_FACES * face.height_px) > 600
     mask = foreground_mask(tall, face) > 0.5
-    assert mask[400:].mean() > 0.5                      # the body below the square's reach is the person's
+    assert mask[y0 + 330:500, 60:260].mean() > 0.9     # the body below the square's reach is the person's
+    assert not mask[y1:].any()                          # nothing past the crop
     own = foreground_mask(astronaut)[:, 100:420] > 0.5  # as the whole photo's own mask has it
-    assert (mask & own).sum() / (mask | own).sum() > 0.8   # 0.87 measured (the held helmet, cut by the edge)
+    assert (mask[:512] & own).sum() / (mask[:512] | own).sum() > 0.8
 
 
 def test_a_large_photo_is_read_on_a_working_copy_with_its_landmarks_and_camera(astronaut):

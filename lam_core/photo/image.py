@@ -13,6 +13,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ..errors import LamError
 
 MAX_PIXELS = 50_000_000     # ~ 8K x 6K; a larger photo is refused before it is decoded
+MAX_SIDE = 16384            # ... and a longer side (a panorama): the .lam records the photo's camera, at most this
 MIN_SIDE = 64               # pixels
 MAX_FILE_BYTES = 200 << 20
 
@@ -38,6 +39,8 @@ def load_photo(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndar
                 w, h = im.size
                 if w * h > max_pixels:
                     raise PhotoError(f"{p}: {w}x{h} pixels is more than the {max_pixels:,} allowed")
+                if max(w, h) > MAX_SIDE:
+                    raise PhotoError(f"{p}: {w}x{h} pixels is more than the {MAX_SIDE} allowed on a side")
                 if min(w, h) < MIN_SIDE:
                     raise PhotoError(f"{p}: {w}x{h} pixels is too small (need at least {MIN_SIDE} on each side)")
                 im.load()

@@ -15,14 +15,15 @@ import numpy as np
 from ._mediapipe import quiet_stderr, selfie_segmentation
 from .backdrop import key_plain_backdrop
 
-CROP_FACES = 7.0   # the person's crop is this many face heights square (shoulders ~3 wide, the bust 4 below the chin) ...
+CROP_FACES = 7.0   # the crop is this many face heights wide and tall (shoulders ~3 wide, the bust 4 below the chin) ...
 CROP_ABOVE = 2.0   # ... its top this many face heights above the face's top (the hair)
 FULL_SHARE = 0.8   # a crop that would cover this share of the photo: the whole photo is segmented
 
 
 def foreground_mask(rgb: np.ndarray, face=None) -> np.ndarray:
     """(H, W) float32 in [0, 1]: 1 on the person (a plain backdrop keyed out: lam_core.photo.backdrop).
-    ``face`` (:class:`~lam_core.photo.landmarks.FaceLandmarks`): segment a square crop around its bust."""
+    ``face`` (:class:`~lam_core.photo.landmarks.FaceLandmarks`): segment a crop around its bust
+    (:func:`person_box`)."""
     box = None if face is None else person_box(face.points, rgb.shape[:2])
     if box is None:
         return _segment(rgb)
