@@ -36,44 +36,23 @@ def timed_runs(n: int = 5) -> tuple[list[float], dict[str, list[float]], int]:
 
 
 def quality() -> None:
-    from lam_core.photo import detect_face, load_photo
-    from lam_core.reconstruct.seam import GeometricReconstructor, read_photo_input
-    from lam_core.photo.reading import WORK_FACE_PX
-    from lam_core.metrics import psnr
-    from lam_core.reconstruct.quality import front_quality, head_centre, masked_photo, orbit_about_head
-    from lam_core.render import render_posed
-    from lam_core.errors import LamError
+    from bench_photos import figures
 
-    rgb = load_photo(PHOTO)
-    photo = read_photo_input(rgb, PHOTO.name, max_face_px=WORK_FACE_PX)   # as lam-export does
-    rgb = photo.rgb   # its working copy, when the photo is larger than that
-    face, mask = photo.face, photo.mask
-    rec = GeometricReconstructor()(photo)
-    posed = rec.avatar.animate(rec.photo_params)
-    front = render_posed(posed, rec.camera).rgb_uint8()
-    try:
-        again = detect_face(front, "front render").points
-    except LamError:
-        again = None
-    q = front_quality(front, rgb, mask, face.points, again, face.interocular_px)
-    report("front render vs masked photo, face region: PSNR", q.psnr, "dB", ">= 24")
-    report("front render vs masked photo, face region: SSIM", q.ssim, "", ">= 0.85")
-    whole = psnr(front.astype(np.float64) / 255.0, masked_photo(rgb, mask), mask > 0.5)
-    report("front render vs masked photo, whole person mask: PSNR", whole, "dB", ">= 24")
-    body = rec.avatar.points.in_region("bust")
-    report("Gaussians on the head", int((~body).sum()), "")
-    report("Gaussians on the body", int(body.sum()), "")
-    if q.landmark_error is not None:
-        report("re-detected landmarks at yaw 0, mean error / inter-ocular", 100 * q.landmark_error, "%", "<= 3")
-    centre = head_centre(rec.avatar)
-    found = 0
-    for yaw, pitch in ((-30, 0), (0, 0), (30, 0), (0, 15), (0, -15)):
-        try:
-            detect_face(render_posed(posed, orbit_about_head(rec.camera, centre, yaw, pitch)).rgb_uint8())
-            found += 1
-        except LamError:
-            print(f"  (no face found at yaw {yaw}, pitch {pitch})")
-    report("MediaPipe finds the face at yaw -30/0/+30, pitch +-15", found, "of 5", "5 of 5")
+    f = figures(PHOTO)
+    report("front render vs masked photo, face region: PSNR", f["face PSNR dB"], "dB", ">= 24")
+    report("front render vs masked photo, face region: SSIM", f["face SSIM"], "", ">= 0.85")
+    report("front render vs masked photo, whole person mask: PSNR", f["whole person PSNR dB"], "dB", ">= 24")
+    report("Gaussians on the head", f["Gaussians on the head"], "")
+    report("Gaussians on the body", f["Gaussians on the body"], "")
+    error = f["landmarks re-detected at yaw 0, error % inter-ocular"]
+    if not np.isnan(error):
+        report("re-detected landmarks at yaw 0, mean error / inter-ocular", error, "%", "<= 3")
+    report("from behind: share of the silhouette 3 px in with alpha >= 0.99", f["behind alpha >= 0.99, 3 px in %"],
+           "%")
+    for yaw, pitch in f["missed"]:
+        print(f"  (no face found at yaw {yaw}, pitch {pitch})")
+    report("MediaPipe finds the face at yaw -30/0/+30, pitch +-15", f["faces found at yaw 0, +-30, pitch +-15"],
+           "of 5", "5 of 5")
 
 
 def main() -> None:

@@ -21,10 +21,12 @@ import numpy as np
 from common import header, report
 
 SUFFIXES = {".jpg", ".jpeg", ".png"}
-TURNED = ((-30, 0), (30, 0), (0, 15), (0, -15))
+VIEWS = ((-30, 0), (0, 0), (30, 0), (0, 15), (0, -15))   # where MediaPipe must find the avatar's face
 
 
-def figures(path: Path) -> dict[str, float]:
+def figures(path: Path) -> dict:
+    """The figures of ``path`` exported as lam-export does (bench_export prints the example photo's): numbers,
+    and under "missed" the (yaw, pitch) views where MediaPipe found no face."""
     from scipy import ndimage
 
     from lam_core.errors import LamError
@@ -50,9 +52,10 @@ def figures(path: Path) -> dict[str, float]:
         from PIL import Image
 
         mask = np.asarray(Image.fromarray(photo.mask).resize((w, h), Image.Resampling.BILINEAR))
-    k = np.array([w / photo.rgb.shape[1], h / photo.rgb.shape[0], w / photo.rgb.shape[1]])
+    sx, sy = photo.scale
+    k = np.array([1 / sx, 1 / sy, 1 / sx])
     points = photo.face.points * k
-    front = render_posed(posed, camera, backend="cpu").rgb_uint8()
+    front = render_posed(posed, camera).rgb_uint8()
     try:
         again = detect_face(front, "front render").points
     except LamError:
@@ -60,28 +63,33 @@ def figures(path: Path) -> dict[str, float]:
     q = front_quality(front, rgb, mask, points, again, photo.face.interocular_px * k[0])
     whole = psnr(front.astype(np.float64) / 255.0, masked_photo(rgb, mask), mask > 0.5)
     centre = head_centre(rec.avatar)
-    back = render_posed(posed, orbit_about_head(rec.camera, centre, 180, 0), backend="cpu").alpha.numpy().squeeze()
+    back = render_posed(posed, orbit_about_head(rec.camera, centre, 180, 0)).alpha.numpy().squeeze()
     # inside the silhouette seen from behind: 3 px in from its outline, and (the outline's soft ramp grows with
     # the photo's size) a tenth of the face's height in
     edge3 = ndimage.binary_erosion(back > 0.5, iterations=3)
     deep = ndimage.binary_erosion(back > 0.5, iterations=max(3, int(0.1 * photo.face.height_px)))   # (copy's)
-    found = 0
-    for yaw, pitch in TURNED:
+    missed = []
+    for yaw, pitch in VIEWS:
         try:
-            detect_face(render_posed(posed, orbit_about_head(rec.camera, centre, yaw, pitch), backend="cpu")
-                        .rgb_uint8(), "turned render")
-            found += 1
+            detect_face(render_posed(posed, orbit_about_head(rec.camera, centre, yaw, pitch)).rgb_uint8(),
+                        "turned render")
         except LamError:
-            pass
+            missed.append((yaw, pitch))
+    body = rec.avatar.points.in_region("bust")
     return {
         "Gaussians": rec.avatar.n,
+        "Gaussians on the head": int((~body).sum()),
+        "Gaussians on the body": int(body.sum()),
         "reconstruct s": seconds,
         "face PSNR dB": q.psnr,
         "face SSIM": q.ssim,
         "whole person PSNR dB": whole,
+        "landmarks re-detected at yaw 0, error % inter-ocular": (
+            100 * q.landmark_error if q.landmark_error is not None else float("nan")),
         "behind alpha >= 0.99, 3 px in %": 100.0 * float((back[edge3] >= 0.99).mean()),
         "behind alpha >= 0.99, face/10 in %": 100.0 * float((back[deep] >= 0.99).mean()) if deep.any() else 100.0,
-        "faces found at yaw +-30, pitch +-15": found,
+        "faces found at yaw 0, +-30, pitch +-15": len(VIEWS) - len(missed),
+        "missed": missed,
     }
 
 
@@ -104,9 +112,11 @@ def main() -> int:
         except LamError as e:
             print(f"  {path.name}: refused: {e}")
             continue
+        missed = row.pop("missed")
         rows.append(row)
         print(f"  {path.name}: " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
-                                           for k, v in row.items()), flush=True)
+                                           for k, v in row.items())
+              + (f"; no face at (yaw, pitch) {missed}" if missed else ""), flush=True)
     if rows:
         print(f"  median over {len(rows)} photos:")
         for key in rows[0]:

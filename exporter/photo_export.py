@@ -128,10 +128,10 @@ def export_photo(photo: str | os.PathLike, output: str | os.PathLike, *, flame_m
     name = Path(photo).name
     network = bool(weights or onnx)
     notes: list[str] = []
+    # the geometric reconstructors work on a copy of the photo scaled to their Gaussians' detail (each level of
+    # --points halves their spacing); LAM's network takes its own crop of the photo as it is
+    max_face_px = None if network else WORK_FACE_PX * 2 ** (POINTS[points] - 1)
     # the photo is read (in a forked child where that is safe) while the reconstruction's modules import
-    # the geometric reconstructors work on a copy of the photo scaled to their Gaussians' detail; LAM's
-    # network takes its own crop of the photo as it is
-    max_face_px = None if network else WORK_FACE_PX * (2 if points == "80k" else 1)
     with contextlib.closing(PhotoRead(photo, name, torso=not (network or flame_model),
                                       max_face_px=max_face_px)) as reading:
         from exporter.lamfile import write_lam

@@ -27,14 +27,21 @@ class PhotoInput:
     torso_yaw: float = 0.0     # the body's turn, radians (lam_core.photo.pose.torso_yaw; 0: facing the camera)
     photo_shape: tuple[int, int] | None = None   # (H, W) of the photo itself, when ``rgb`` is a scaled copy
 
+    @property
+    def scale(self) -> tuple[float, float]:
+        """(sx, sy): ``rgb``'s pixels per pixel of the photo itself, across and down (1, 1 when it is the photo)."""
+        if self.photo_shape is None:
+            return 1.0, 1.0
+        (h, w), (hw, ww) = self.photo_shape, self.rgb.shape[:2]
+        return ww / w, hw / h
+
     def camera_in_photo(self, camera):
         """``camera`` (a :class:`~lam_core.camera.Camera` of ``rgb``) in the photo's own pixels."""
         if self.photo_shape is None:
             return camera
         from ..camera import Camera
 
-        (h, w), (hw, ww) = self.photo_shape, self.rgb.shape[:2]
-        sx, sy = ww / w, hw / h
+        (h, w), (sx, sy) = self.photo_shape, self.scale
         return Camera(w, h, camera.fx / sx, camera.fy / sy, camera.cx / sx, camera.cy / sy,
                       world_to_camera=camera.world_to_camera)
 

@@ -376,13 +376,12 @@ def add_bust(rig: Rig, params: FrameParams, camera: Camera, sil: np.ndarray, fac
         # to within EAR_HALF_DEPTH of the ring's rim (a thin piece; the photo's view does not change); its back
         # is dropped
         ear = above & ~ndimage.binary_dilation(attached, iterations=EDGE_SLACK_PX)[r, c]
-        w2c = camera.world_to_camera
-        axis_depth = float(w2c[2, :3] @ neck + w2c[2, 3])
-        cam = pts @ w2c[:3, :3].T + w2c[:3, 3]
-        front = ear & (cam[:, 2] < axis_depth - EAR_HALF_DEPTH)
-        back = ear & (cam[:, 2] > axis_depth + EAR_HALF_DEPTH)
+        depth, rim = uv[:, 2], float(camera.project(neck[None])[0, 2])
+        front = ear & (depth < rim - EAR_HALF_DEPTH)
+        back = ear & (depth > rim + EAR_HALF_DEPTH)
         pts = pts.copy()
-        pts[front] = (cam[front] * ((axis_depth - EAR_HALF_DEPTH) / cam[front, 2])[:, None] - w2c[:3, 3]) @ w2c[:3, :3]
+        eye = camera.position
+        pts[front] = eye + (pts[front] - eye) * ((rim - EAR_HALF_DEPTH) / depth[front])[:, None]
         pts, faces, used = _keep_vertices(pts, faces, ~(above & tucked[r, c]) & ~back)
         lid = lid[used]
     # into the canonical frame: undo the root joint's transform of the photo's pose
